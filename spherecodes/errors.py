@@ -43,10 +43,11 @@ class InvalidParameterError(SpherecodesError, ValueError):
 class UnknownNameError(InvalidParameterError, KeyError):
     """A name looked up in a registry does not exist; the message lists the valid ones."""
 
-    def __init__(self, kind: str, name: object, valid: "list[str] | tuple[str, ...]"):
+    def __init__(self, kind: str, name: object, valid: "list[str] | tuple[str, ...]", context: str = ""):
         self.kind = kind
         self.valid = tuple(valid)
-        super().__init__(kind, name, f"valid {kind}s are: {', '.join(self.valid)}")
+        super().__init__(kind, name, f"valid {kind}s{context} are: {', '.join(self.valid)}")
+        self.args = (f"unknown {kind} {name!r}{context}: valid {kind}s are: {', '.join(self.valid)}",)
 
     def __str__(self) -> str:  # KeyError would otherwise wrap the message in quotes
         return self.args[0]

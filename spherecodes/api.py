@@ -1,0 +1,111 @@
+"""The public entry points: `generate` and `construct`.
+
+``generate`` is the one path a request takes (see the README's Architecture section):
+catalog lookup (when a catalog is used), the batched solver, the float64 scores,
+the certificate, and storing the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from ._version import __version__
+from .code import Code
+from .constructions import construct_points, constructions_for
+from .objectives import get_objective
+from .solvers import solve
+from .solvers.solve import check_size
+
+__all__ = ["generate", "construct"]
+
+log = logging.getLogger(__name__)
+
+
+def generate(objective: str, d: int, K: int, *, restarts: int | None = None, seed: int | None = None,
+             device: Any = None, dtype: Any = None, time_budget: float | None = None, rounds: int | None = None,
+             use_constructions: bool = True, progress: Callable[[dict], None] | None = None,
+             **params: Any) -> Code:
+    """Compute a code: K points on S^{d-1} in R^d that optimise ``objective``.
+
+    Parameters
+    ----------
+    objective : str
+        ``"riesz"`` (params ``s=1.0``, ``metric="euclidean"|"geodesic"``, ``half_space=False``), and the
+        other names of :func:`spherecodes.objectives.available_objectives`.
+    d : int
+        Ambient dimension, >= 2.
+    K : int
+        Number of points, >= 2.
+    restarts : int, optional
+        Random starts optimised in one batch (default :data:`spherecodes.solvers.DEFAULTS`).
+    seed : int, optional
+        Same seed, device and options give bit-identical points. None draws one; it is recorded in
+        ``code.provenance["seed"]``.
+    device : str, optional
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    dtype : str, optional
+        First-phase dtype; the polish and all scores are float64.
+    time_budget : float, optional
+        Seconds for the search; the best code found so far is returned when it is spent.
+    rounds : int, optional
+        Basin-hopping rounds at most.
+    use_constructions : bool
+        Also score the exact constructions that exist for (d, K) (simplex, cross-polytope, polygon,
+        universal optima, ...) and return one when it is at least as good as the solver's best:
+        known exact optima are then returned exactly instead of to solver precision.
+    progress : callable, optional
+        Called with a dict after each search round.
+    **params
+        The objective's parameters; an unknown name raises listing the valid ones.
+
+    Returns
+    -------
+    Code
+        ``code.scores`` holds the objective's float64 scores (for riesz: ``energy`` in the unordered-pair
+        convention, ``min_angle_deg``, ``max_cosine``, ``min_distance``); ``code.provenance`` says how it was made.
+    """
+    obj = get_objective(objective)
+    d, K = check_size(d, K)
+    norm_params = obj.normalise_params(**params)
+    t0 = time.perf_counter()
+    result = solve(obj.name, d, K, restarts=restarts, seed=seed, device=device, dtype=dtype, rounds=rounds,
+                   time_budget=time_budget, progress=progress, **norm_params)
+    points, scores, provenance = result.points, result.scores, result.provenance()
+    if use_constructions:
+        for name in constructions_for(d, K):
+            cand = construct_points(name, d, K)
+            cand_scores = obj.score(cand, norm_params)
+            # ">=": an exact construction that ties the solver's best is preferred (exact coordinates)
+            if not obj.better(scores, cand_scores, rtol=1e-12):
+                log.info("construction %s is at least as good as the solver's best: returning it", name)
+                points, scores = cand, cand_scores
+                provenance = dict(provenance, construction=name,
+                                  solver_best=float(result.scores[obj.primary]))
+    provenance = dict(provenance, time_s=time.perf_counter() - t0)
+    return Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
+
+
+def construct(name: str, d: int, K: int, *, objective: str | None = None, **params: Any) -> Code:
+    """An exact construction as a `Code` (see :mod:`spherecodes.constructions`).
+
+    Parameters
+    ----------
+    name : str
+        Construction name, e.g. ``"simplex"``, ``"cross_polytope"``, ``"600-cell"``, ``"e8"``.
+    d, K : int
+    objective : str, optional
+        When given, the code is scored for this objective (with ``params``); otherwise it is scored
+        for Riesz s=1 energy and separation, and ``code.objective`` is ``"riesz"``.
+    """
+    points = construct_points(name, d, K)
+    obj = get_objective(objective or "riesz")
+    norm_params = obj.normalise_params(**params)
+    scores = obj.score(points, norm_params)
+    return Code(points=points, objective=obj.name, params=norm_params, scores=scores,
+                provenance={"solver": "construction", "construction": name, "version": __version__})
+
+

@@ -1,0 +1,966 @@
+"""`Catalog`: a store of codes in one HDF5 file, keeping the best code per key.
+
+The layout is described in :mod:`spherecodes.catalog.format` and ``docs/catalog.md``.
+
+Concurrency and crash safety
+----------------------------
+Readers open the file read-only and take no lock. Every write (``put``, ``remove``,
+``merge``, ``import_``, ``compact``) runs under an exclusive lock file ``<path>.lock``
+(:mod:`filelock`) and never modifies the catalog file in place: the current file is
+copied to a temporary file in the same directory, the change is applied there, the
+temporary file is flushed with ``fsync`` and atomically renamed over the catalog with
+:func:`os.replace` (then the directory is ``fsync``-ed). A process killed at any moment
+therefore leaves either the old or the new version of the whole file, never a mix; the
+lock makes concurrent writers take turns, each starting from the previous one's result,
+so no entry is lost. A reader that opened the old version keeps reading it consistently.
+
+Because HDF5 does not give back space freed by deleting objects, the file is rewritten
+compactly (HDF5 object copy of all entries into a fresh file) whenever it has grown to
+more than twice its size after the last compaction (plus 1 MiB); :meth:`Catalog.compact`
+forces it.
+
+"Better" is decided by the objective on float64 scores that the catalog recomputes
+itself with ``objective.score`` on the stored points, never on scores a caller supplies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import logging
+import math
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..code import Code
+from ..errors import CatalogError, InvalidParameterError
+from ..keys import make_key, parse_key
+from ..tolerances import SCORE_RTOL_FLOAT64, unit_norm_tolerance
+from . import format as fmt
+
+__all__ = [
+    "Catalog", "PutResult", "EntryInfo", "EntryCheck", "VerifyReport",
+    "canonical_key", "check_catalog", "assert_catalog",
+]
+
+logger = logging.getLogger(__name__)
+
+#: How long a writer waits for another writer's lock before giving up, in seconds.
+DEFAULT_LOCK_TIMEOUT = 300.0
+#: Rewrite the file compactly when its size exceeds ``COMPACT_FACTOR * size_after_last_compaction + COMPACT_SLACK``.
+COMPACT_FACTOR = 2.0
+COMPACT_SLACK = 1 << 20
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class PutResult:
+    """What :meth:`Catalog.put` did.
+
+    Attributes
+    ----------
+    action : str
+        ``"stored"`` (no entry before), ``"replaced"`` (the new code is strictly better, or the
+        old entry was unreadable) or ``"kept"`` (the stored code is at least as good; ties keep it).
+    key : str
+        Canonical key of the entry.
+    old_scores : dict or None
+        Scores of the previously stored code, recomputed by the objective (None when there was none
+        or it could not be read).
+    new_scores : dict
+        Scores of the offered code, recomputed by the objective (stored when the action is not "kept").
+    """
+
+    action: str
+    key: str
+    old_scores: dict[str, float] | None
+    new_scores: dict[str, float]
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """Summary of one stored entry (everything but the points)."""
+
+    key: str
+    objective: str
+    params: dict[str, Any]
+    d: int
+    K: int
+    scores: dict[str, float]
+    stored: str
+    sha256: str
+    catalog: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict."""
+        return json.loads(fmt.dumps(self.__dict__))
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """Result of verifying one entry: ``problems`` make it fail, ``notes`` do not."""
+
+    key: str
+    ok: bool
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class VerifyReport:
+    """Result of :meth:`Catalog.verify`.
+
+    Attributes
+    ----------
+    path : str
+    entries : list of EntryCheck
+        One per entry found (unreadable ones included, with their problem).
+    problems : list of str
+        File-level problems (e.g. a group that cannot be listed).
+    """
+
+    path: str
+    entries: list[EntryCheck] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no entry and no file-level check failed."""
+        return not self.problems and all(e.ok for e in self.entries)
+
+    @property
+    def failures(self) -> list[EntryCheck]:
+        """The entries that failed a check."""
+        return [e for e in self.entries if not e.ok]
+
+    def summary(self) -> str:
+        """One line: counts, and the first failure if any."""
+        n_bad = len(self.failures)
+        text = f"{self.path}: {len(self.entries)} entries, {n_bad} failed"
+        if self.problems:
+            text += f", file problems: {'; '.join(self.problems)}"
+        if n_bad:
+            first = self.failures[0]
+            text += f" (first: {first.key}: {first.problems[0]})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict."""
+        return {"path": self.path, "ok": self.ok, "problems": list(self.problems),
+                "entries": [{"key": e.key, "ok": e.ok, "problems": list(e.problems), "notes": list(e.notes)}
+                            for e in self.entries]}
+
+
+# ----------------------------------------------------------------------------- helpers
+def _registry():
+    """The objectives registry, imported lazily (it pulls in torch)."""
+    from .. import objectives
+
+    return objectives
+
+
+def canonical_key(key: str) -> str:
+    """Canonical form of a key: parameters normalised by the objective when it is registered.
+
+    ``riesz[s=1.0]/d=3/K=5`` becomes ``riesz[half_space=false,metric=euclidean,s=1]/d=3/K=5``.
+    Keys of objectives that are not registered are only checked for syntax and returned unchanged.
+    """
+    objective, params, d, K = parse_key(key)
+    reg = _registry()
+    if objective not in reg.OBJECTIVES:
+        return key
+    obj = reg.get_objective(objective)
+    return make_key(obj.name, obj.normalise_params(**params), d, K)
+
+
+def _open_h5(path: Path, mode: str):
+    """Open with HDF5's own file locking off: consistency comes from atomic replace + our lock file."""
+    import h5py
+
+    kwargs: dict[str, Any] = {"locking": False}
+    if mode != "r":
+        kwargs["libver"] = fmt.LIBVER
+    try:
+        return h5py.File(path, mode, **kwargs)
+    except TypeError:  # very old h5py without the locking argument
+        kwargs.pop("locking")
+        return h5py.File(path, mode, **kwargs)
+
+
+def _attr_str(attrs, name: str) -> str:
+    value = attrs[name]
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable; not possible on every platform (e.g. Windows), hence the guard."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_header(f, *, created: str | None = None) -> None:
+    now = fmt.utc_now()
+    f.attrs["magic"] = fmt.MAGIC
+    f.attrs["format_version"] = np.int64(fmt.FORMAT_VERSION)
+    f.attrs["generated_by"] = fmt.generated_by()
+    f.attrs["created"] = created or now
+    f.attrs["modified"] = now
+    f.attrs["modified_by"] = fmt.generated_by()
+    f.attrs["layout"] = fmt.LAYOUT
+    f.attrs["compacted_size"] = np.int64(0)
+    f.require_group(fmt.ENTRIES)
+
+
+def _scores_close(a: float, b: float, rtol: float) -> bool:
+    """|a - b| <= rtol * max(|a|, |b|, 1): relative above 1, absolute below (scores near 0 such as
+    a cosine of orthogonal points may differ in the last bits between platforms)."""
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return True
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return abs(a - b) <= rtol * max(abs(a), abs(b), 1.0)
+
+
+@dataclass
+class _Prepared:
+    """A code checked and scored, ready to be written."""
+
+    key: str
+    objective: Any
+    params: dict[str, Any]
+    points: np.ndarray
+    scores: dict[str, float]
+    attrs: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- Catalog
+class Catalog:
+    """A catalog of codes in one HDF5 file, at most one (the best) per canonical key.
+
+    Parameters
+    ----------
+    path : str or Path
+        The catalog file. In mode ``"a"`` it is created by the first write (with its directory).
+    mode : {"a", "r"}
+        ``"a"``: read and write; ``"r"``: read only (the file must exist; writes raise CatalogError).
+    lock_timeout : float
+        Seconds a writer waits for another process's lock before raising CatalogError.
+
+    Raises
+    ------
+    CatalogError
+        The file exists but is not a spherecodes catalog, is of a newer format version, or is not
+        readable as HDF5; or mode "r" and no file.
+
+    Examples
+    --------
+    >>> cat = Catalog(tmp / "catalog.h5")                      # doctest: +SKIP
+    >>> cat.put(code).action                                   # doctest: +SKIP
+    'stored'
+    >>> cat.get("riesz[half_space=false,metric=euclidean,s=1]/d=3/K=5").points.shape  # doctest: +SKIP
+    (5, 3)
+    """
+
+    def __init__(self, path: "str | os.PathLike[str]", mode: str = "a", *,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
+        if mode not in ("a", "r"):
+            raise InvalidParameterError("mode", mode, "use 'a' (read and write) or 'r' (read only)")
+        self._path = Path(path).expanduser().resolve()
+        self._mode = mode
+        self._lock_timeout = float(lock_timeout)
+        if self._path.is_dir():
+            raise CatalogError(f"catalog path {self._path} is a directory; pass a file path such as "
+                               f"{self._path / 'catalog.h5'}")
+        if self._path.exists():
+            with self._open_read():
+                pass  # checks magic and format version
+        elif mode == "r":
+            raise CatalogError(f"no catalog file at {self._path}; check the path (or open it with mode='a' to create it)")
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def path(self) -> Path:
+        """Absolute path of the catalog file."""
+        return self._path
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file writers hold: ``<path>.lock``."""
+        return self._path.with_name(self._path.name + ".lock")
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self._path)!r}, mode={self._mode!r})"
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, (str, tuple)) and self.get(key) is not None  # type: ignore[arg-type]
+
+    def header(self) -> dict[str, Any]:
+        """Root attributes of the file (empty dict when the file does not exist yet)."""
+        with self._open_read() as f:
+            if f is None:
+                return {}
+            return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+
+    # ------------------------------------------------------------------ reading
+    @contextlib.contextmanager
+    def _open_read(self) -> Iterator[Any]:
+        """Open the current version read-only (no lock: versions are swapped atomically); None if absent."""
+        if not self._path.exists():
+            yield None
+            return
+        try:
+            f = _open_h5(self._path, "r")
+        except FileNotFoundError:
+            yield None
+            return
+        except OSError as exc:
+            raise CatalogError(f"cannot read {self._path} as an HDF5 catalog ({exc}); "
+                               "pass the path of a catalog file") from None
+        with f:
+            ok, reason = fmt.check_header(f.attrs)
+            if not ok:
+                raise CatalogError(f"{self._path}: {reason}")
+            yield f
+
+    def _request_key(self, request: Any) -> tuple[str, bool]:
+        """(key, canonical): a key string as given, or the canonical key of (objective, d, K[, params])."""
+        if isinstance(request, str):
+            parse_key(request)  # syntax check with a helpful message
+            return request, False
+        if isinstance(request, (tuple, list)) and len(request) in (3, 4):
+            objective, d, K = request[0], request[1], request[2]
+            params = dict(request[3]) if len(request) == 4 and request[3] is not None else {}
+            obj = _registry().get_objective(objective)
+            return make_key(obj.name, obj.normalise_params(**params), int(d), int(K)), True
+        raise InvalidParameterError("key", request, "pass a key string like 'riesz[s=1]/d=3/K=12' "
+                                    "or a tuple (objective, d, K, params)")
+
+    def _locate(self, f, request: Any) -> tuple[str, Any]:
+        """Find the entry group for a request: exact key first, then its canonical form."""
+        key, canonical = self._request_key(request)
+        group = f.get(fmt.entry_path(key)) if f is not None else None
+        if group is None and not canonical:
+            alt = canonical_key(key)
+            if alt != key:
+                key = alt
+                group = f.get(fmt.entry_path(key)) if f is not None else None
+        return key, group
+
+    def get(self, request: "str | tuple") -> Code | None:
+        """The stored code for a key, or None.
+
+        Parameters
+        ----------
+        request : str or tuple
+            A key (``"riesz[s=1]/d=3/K=12"``; non-canonical spellings are normalised by the
+            objective) or a tuple ``(objective, d, K)`` / ``(objective, d, K, params)``.
+
+        Returns
+        -------
+        Code or None
+            Points bit-identical to what was stored, with the stored scores, provenance and
+            certificate (a dict).
+
+        Raises
+        ------
+        CatalogError
+            The entry exists but its points fail the SHA-256 check or cannot be read.
+        """
+        with self._open_read() as f:
+            if f is None:
+                key, _ = self._request_key(request)
+                return None
+            key, group = self._locate(f, request)
+            if group is None:
+                return None
+            return self._code_from_group(group, key)
+
+    def _code_from_group(self, group, key: str) -> Code:
+        try:
+            points = np.array(group[fmt.POINTS][()], dtype=np.float64)
+            attrs = group.attrs
+            stored_sha = _attr_str(attrs, "sha256")
+            objective = _attr_str(attrs, "objective")
+            params = json.loads(_attr_str(attrs, "params"))
+            scores = fmt.loads_scores(_attr_str(attrs, "scores"))
+            provenance = json.loads(_attr_str(attrs, "provenance")) if "provenance" in attrs else {}
+            certificate = json.loads(_attr_str(attrs, "certificate")) if "certificate" in attrs else None
+        except Exception as exc:  # any damage to the entry's metadata or data
+            raise CatalogError(f"entry {key} in {self._path} is unreadable ({type(exc).__name__}: {exc}); "
+                               "run `spherecodes catalog verify` and remove it") from None
+        if fmt.points_sha256(points) != stored_sha:
+            raise CatalogError(f"entry {key} in {self._path} is corrupted (SHA-256 of its points does not match); "
+                               "run `spherecodes catalog verify` and remove or re-store it")
+        points = np.ascontiguousarray(points)
+        points.setflags(write=False)
+        return Code(points=points, objective=objective, params=params, scores=scores,
+                    provenance=provenance, certificate=certificate)
+
+    def _walk(self, f) -> Iterator[tuple[str, Any, str | None]]:
+        """Yield (key, group or None, problem or None) for every entry under /entries.
+
+        Keys are built from group names (objective[params] / d=.. / K=..), so listing needs
+        no attribute reads; a group that cannot be listed is reported with its path.
+        """
+        if f is None or fmt.ENTRIES not in f:
+            return
+        top = f[fmt.ENTRIES]
+        for a in sorted(top):
+            try:
+                ga = top[a]
+                d_names = list(ga)
+            except Exception as exc:
+                yield a, None, f"group {a} unreadable ({type(exc).__name__}: {exc})"
+                continue
+            for b in d_names:
+                try:
+                    gb = ga[b]
+                    k_names = list(gb)
+                except Exception as exc:
+                    yield f"{a}/{b}", None, f"group unreadable ({type(exc).__name__}: {exc})"
+                    continue
+                for c in k_names:
+                    key = f"{a}/{b}/{c}"
+                    try:
+                        yield key, gb[c], None
+                    except Exception as exc:
+                        yield key, None, f"group unreadable ({type(exc).__name__}: {exc})"
+
+    @staticmethod
+    def _sort_key(key: str) -> tuple:
+        try:
+            objective, _, d, K = parse_key(key)
+            return (key.split("/")[0], d, K)
+        except InvalidParameterError:
+            return (key, 0, 0)
+
+    def keys(self) -> list[str]:
+        """All stored keys (from group names; unreadable entries included), sorted by objective, d, K."""
+        with self._open_read() as f:
+            return sorted((k for k, _, _ in self._walk(f)), key=self._sort_key)
+
+    def list(self, objective: str | None = None, d: int | None = None, K: int | None = None,
+             pattern: str | None = None) -> list[EntryInfo]:
+        """Entries matching all the given filters, sorted by objective/params, d, K.
+
+        Parameters
+        ----------
+        objective : str, optional
+            Objective name.
+        d, K : int, optional
+            Ambient dimension and number of points.
+        pattern : str, optional
+            Shell-style pattern on the key (:func:`fnmatch.fnmatchcase`), e.g. ``"riesz[*s=1]*"``.
+
+        Entries whose metadata cannot be read are left out (with a log warning); ``verify`` reports them.
+        """
+        out: list[EntryInfo] = []
+        with self._open_read() as f:
+            for key, group, problem in self._walk(f):
+                try:
+                    k_obj, _, k_d, k_K = parse_key(key)
+                except InvalidParameterError:
+                    k_obj, k_d, k_K = None, None, None
+                if objective is not None and k_obj != objective:
+                    continue
+                if d is not None and k_d != int(d):
+                    continue
+                if K is not None and k_K != int(K):
+                    continue
+                if pattern is not None and not fnmatch.fnmatchcase(key, pattern):
+                    continue
+                if problem is not None:
+                    logger.warning("catalog %s: skipping %s: %s", self._path, key, problem)
+                    continue
+                try:
+                    out.append(self._info(group, key))
+                except Exception as exc:
+                    logger.warning("catalog %s: skipping unreadable entry %s (%s)", self._path, key, exc)
+        out.sort(key=lambda e: self._sort_key(e.key))
+        return out
+
+    def _info(self, group, key: str) -> EntryInfo:
+        attrs = group.attrs
+        return EntryInfo(
+            key=key, objective=_attr_str(attrs, "objective"), params=json.loads(_attr_str(attrs, "params")),
+            d=int(attrs["d"]), K=int(attrs["K"]), scores=fmt.loads_scores(_attr_str(attrs, "scores")),
+            stored=_attr_str(attrs, "stored"), sha256=_attr_str(attrs, "sha256"), catalog=str(self._path))
+
+    def info(self, request: "str | tuple") -> EntryInfo | None:
+        """Metadata of one entry without reading its points, or None."""
+        with self._open_read() as f:
+            key, group = self._locate(f, request)
+            return None if group is None else self._info(group, key)
+
+    # ------------------------------------------------------------------ verifying
+    def verify(self) -> VerifyReport:
+        """Check every entry; problems are collected, never raised.
+
+        Per entry: metadata readable and consistent with the key; points readable with shape (K, d);
+        SHA-256 of the points matches; all coordinates finite; every row has
+        ``| |x| - 1 | <= unit_norm_tolerance(float64)``; scores recomputed by the objective agree with
+        the stored ones within ``SCORE_RTOL_FLOAT64`` relative (absolute below 1). Entries of objectives
+        that are not registered get a note instead of the score check.
+        """
+        report = VerifyReport(path=str(self._path))
+        norm_tol = unit_norm_tolerance(np.float64)
+        try:
+            with self._open_read() as f:
+                if f is None:
+                    report.problems.append("file does not exist")
+                    return report
+                for key, group, problem in self._walk(f):
+                    if problem is not None:
+                        report.entries.append(EntryCheck(key, False, (problem,)))
+                        continue
+                    report.entries.append(self._check_entry(group, key, norm_tol))
+        except CatalogError as exc:
+            report.problems.append(str(exc))
+        return report
+
+    def _check_entry(self, group, key: str, norm_tol: float) -> EntryCheck:
+        problems: list[str] = []
+        notes: list[str] = []
+        try:
+            attrs = group.attrs
+            objective = _attr_str(attrs, "objective")
+            params = json.loads(_attr_str(attrs, "params"))
+            d, K = int(attrs["d"]), int(attrs["K"])
+            stored_scores = fmt.loads_scores(_attr_str(attrs, "scores"))
+            stored_sha = _attr_str(attrs, "sha256")
+        except Exception as exc:
+            return EntryCheck(key, False, (f"metadata unreadable ({type(exc).__name__}: {exc})",))
+        try:
+            expected = make_key(objective, params, d, K)
+            if expected != key:
+                problems.append(f"stored under {key} but its metadata gives key {expected}")
+        except InvalidParameterError as exc:
+            problems.append(f"metadata does not form a key ({exc})")
+        try:
+            points = np.array(group[fmt.POINTS][()])
+        except Exception as exc:
+            problems.append(f"points unreadable ({type(exc).__name__}: {exc})")
+            return EntryCheck(key, False, tuple(problems))
+        if points.dtype != np.float64 or points.shape != (K, d):
+            problems.append(f"points have dtype {points.dtype} and shape {points.shape}, expected float64 ({K}, {d})")
+            return EntryCheck(key, False, tuple(problems))
+        if fmt.points_sha256(points) != stored_sha:
+            problems.append("SHA-256 of the points does not match the stored sha256 (data corrupted)")
+        if not np.all(np.isfinite(points)):
+            problems.append("points contain NaN or inf")
+            return EntryCheck(key, False, tuple(problems))
+        worst = float(np.max(np.abs(np.linalg.norm(points, axis=1) - 1.0)))
+        if worst > norm_tol:
+            problems.append(f"max | |x| - 1 | = {worst:.3g} exceeds unit_norm_tolerance(float64) = {norm_tol:.2g}")
+        reg = _registry()
+        if objective not in reg.OBJECTIVES:
+            notes.append(f"scores not recomputed: objective {objective!r} is not registered")
+        else:
+            obj = reg.get_objective(objective)
+            try:
+                fresh = {k: float(v) for k, v in obj.score(points, obj.normalise_params(**params)).items()}
+            except Exception as exc:
+                problems.append(f"scores could not be recomputed ({type(exc).__name__}: {exc})")
+                fresh = {}
+            if fresh and obj.primary not in stored_scores:
+                problems.append(f"stored scores lack the primary score {obj.primary!r}")
+            for name, value in fresh.items():
+                if name not in stored_scores:
+                    notes.append(f"score {name!r} not stored")
+                elif not _scores_close(value, stored_scores[name], SCORE_RTOL_FLOAT64):
+                    problems.append(f"score {name}: stored {stored_scores[name]!r}, recomputed {value!r} "
+                                    f"(differ by more than SCORE_RTOL_FLOAT64 = {SCORE_RTOL_FLOAT64:.2g} relative)")
+        return EntryCheck(key, not problems, tuple(problems), tuple(notes))
+
+    # ------------------------------------------------------------------ writing
+    def _require_writable(self) -> None:
+        if self._mode != "a":
+            raise CatalogError(f"catalog {self._path} was opened read-only (mode='r'); open it with mode='a' to write")
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        import filelock
+
+        self._require_writable()
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.lock_path), timeout=self._lock_timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise CatalogError(f"catalog {self._path} is locked by another writer (lock file {self.lock_path}, "
+                               f"waited {self._lock_timeout:g} s); try again later") from None
+        try:
+            self._remove_stale_temps()
+            yield
+        finally:
+            lock.release()
+
+    def _temp_prefix(self) -> str:
+        return f".{self._path.name}.tmp-"
+
+    def _remove_stale_temps(self) -> None:
+        """Only the lock holder writes temp files, so any found while holding the lock belongs to a
+        writer that was killed before its rename: delete it."""
+        prefix = self._temp_prefix()
+        for p in self._path.parent.glob(prefix + "*"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                logger.info("removed leftover temporary file %s of an interrupted write", p)
+
+    def _new_temp(self) -> Path:
+        return self._path.with_name(f"{self._temp_prefix()}{os.getpid()}-{secrets.token_hex(4)}")
+
+    def _prepare(self, code: Code) -> _Prepared:
+        """Validate a code, normalise its params and recompute its scores (outside the lock)."""
+        if not isinstance(code, Code):
+            raise InvalidParameterError("code", type(code).__name__, "pass a spherecodes.Code")
+        reg = _registry()
+        obj = reg.get_objective(code.objective)  # unknown name -> UnknownNameError (an InvalidParameterError)
+        params = obj.normalise_params(**dict(code.params))
+        points = np.ascontiguousarray(code.points, dtype=np.float64)
+        if points.ndim != 2:
+            raise InvalidParameterError("code.points", f"array of shape {points.shape}", "points must be (K, d)")
+        K, d = points.shape
+        obj.validate_size(d, K, params)
+        if not np.all(np.isfinite(points)):
+            raise InvalidParameterError("code.points", "array with NaN or inf", "only finite codes can be stored")
+        tol = unit_norm_tolerance(np.float64)
+        worst = float(np.max(np.abs(np.linalg.norm(points, axis=1) - 1.0)))
+        if worst > tol:
+            raise InvalidParameterError("code.points", f"rows with | |x| - 1 | up to {worst:.3g}",
+                                        f"stored rows must have unit norm within unit_norm_tolerance = {tol:.1e}")
+        scores = {k: float(v) for k, v in obj.score(points, params).items()}
+        if obj.primary not in scores:
+            raise CatalogError(f"objective {obj.name!r} returned scores without its primary key {obj.primary!r}")
+        key = make_key(obj.name, params, d, K)
+        meta = code.metadata()
+        attrs: dict[str, Any] = {
+            "key": key, "objective": obj.name, "params": fmt.dumps(params),
+            "d": np.int64(d), "K": np.int64(K), "scores": fmt.dumps(scores),
+            "provenance": fmt.dumps(meta.get("provenance") or {}),
+            "sha256": fmt.points_sha256(points), "stored_by": fmt.generated_by(),
+        }
+        if meta.get("certificate") is not None:
+            attrs["certificate"] = fmt.dumps(meta["certificate"])
+        return _Prepared(key, obj, params, points, scores, attrs)
+
+    def put(self, code: Code, *, rtol: float = 0.0) -> PutResult:
+        """Store ``code`` unless the stored code for its key is at least as good.
+
+        Parameters
+        ----------
+        code : Code
+            Its objective must be registered; its params are normalised by the objective (which fixes
+            the key) and its scores are recomputed with ``objective.score`` on its points: scores
+            carried by the code are ignored.
+        rtol : float
+            Relative margin the new primary score must beat the old one by (``Objective.better``);
+            0 means any strict improvement replaces. Ties keep the stored code.
+
+        Returns
+        -------
+        PutResult
+
+        Raises
+        ------
+        InvalidParameterError
+            Unknown objective, invalid params, non-finite or non-unit points.
+        CatalogError
+            Read-only catalog, lock timeout, or the file is not a catalog.
+        """
+        return self.put_many([code], rtol=rtol)[0]
+
+    def put_many(self, codes: Iterable[Code], *, rtol: float = 0.0) -> list[PutResult]:
+        """:meth:`put` for several codes in one locked write (one file rewrite for all of them)."""
+        self._require_writable()
+        prepared = [self._prepare(c) for c in codes]
+        if not prepared:
+            return []
+        with self._write_lock():
+            results, writes = self._decide(prepared, rtol)
+            if writes:
+                self._rewrite(puts=writes, deletes=())
+        return results
+
+    def _decide(self, prepared: Sequence[_Prepared], rtol: float) -> tuple[list[PutResult], list[_Prepared]]:
+        """Compare each code with what is stored (or written earlier in the same batch)."""
+        results: list[PutResult] = []
+        pending: dict[str, _Prepared] = {}
+        with self._open_read() as f:
+            for item in prepared:
+                old_scores: dict[str, float] | None = None
+                exists = False
+                if item.key in pending:
+                    exists, old_scores = True, pending[item.key].scores
+                elif f is not None and fmt.entry_path(item.key) in f:
+                    exists = True
+                    try:
+                        old = self._code_from_group(f[fmt.entry_path(item.key)], item.key)
+                        old_scores = {k: float(v) for k, v in item.objective.score(
+                            np.asarray(old.points), item.params).items()}
+                    except CatalogError as exc:
+                        logger.warning("replacing unreadable entry: %s", exc)
+                if not exists:
+                    action = "stored"
+                elif old_scores is None or item.objective.better(item.scores, old_scores, rtol=rtol):
+                    action = "replaced"
+                else:
+                    action = "kept"
+                if action != "kept":
+                    pending[item.key] = item
+                results.append(PutResult(action, item.key, old_scores, dict(item.scores)))
+        return results, list(pending.values())
+
+    def remove(self, request: "str | tuple") -> bool:
+        """Delete an entry; returns False when there was none. Works on unreadable entries too."""
+        self._require_writable()
+        with self._write_lock():
+            with self._open_read() as f:
+                if f is None:
+                    return False
+                key, group = self._locate(f, request)
+                if group is None:
+                    return False
+            self._rewrite(puts=(), deletes=(key,))
+        return True
+
+    def compact(self) -> None:
+        """Rewrite the file without the space left by replaced and removed entries."""
+        self._require_writable()
+        with self._write_lock():
+            if self._path.exists():
+                self._rewrite(puts=(), deletes=(), force_compact=True)
+
+    def _rewrite(self, *, puts: Sequence[_Prepared], deletes: Sequence[str], force_compact: bool = False) -> None:
+        """Write the next version of the file next to it and swap it in atomically (caller holds the lock)."""
+        tmp = self._new_temp()
+        extra: list[Path] = [tmp]
+        try:
+            if self._path.exists():
+                shutil.copyfile(self._path, tmp)
+                shutil.copymode(self._path, tmp)
+                f = _open_h5(tmp, "r+")
+                ok, reason = fmt.check_header(f.attrs)
+                if not ok:
+                    f.close()
+                    raise CatalogError(f"{self._path}: {reason}")
+            else:
+                f = _open_h5(tmp, "w")
+                _write_header(f)
+            with f:
+                entries = f.require_group(fmt.ENTRIES)
+                for key in deletes:
+                    self._delete_entry(entries, key)
+                for item in puts:
+                    self._delete_entry(entries, item.key)
+                    group = entries.create_group(item.key)
+                    group.create_dataset(fmt.POINTS, data=np.ascontiguousarray(item.points, dtype="<f8"))
+                    group.attrs.update(item.attrs)
+                    group.attrs["stored"] = fmt.utc_now()
+                f.attrs["modified"] = fmt.utc_now()
+                f.attrs["modified_by"] = fmt.generated_by()
+                compacted = int(f.attrs.get("compacted_size", 0))
+            size = tmp.stat().st_size
+            if force_compact or size > COMPACT_FACTOR * compacted + COMPACT_SLACK:
+                packed = self._new_temp()
+                extra.append(packed)
+                if self._compact_into(tmp, packed):
+                    tmp = packed
+            _fsync_file(tmp)
+            os.replace(tmp, self._path)
+            _fsync_dir(self._path.parent)
+        finally:
+            for p in extra:  # after a successful replace the temp name no longer exists
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    @staticmethod
+    def _delete_entry(entries, key: str) -> None:
+        """Delete entries/<key> and the parent groups it leaves empty."""
+        if key not in entries:
+            return
+        del entries[key]
+        parts = key.split("/")
+        for depth in range(len(parts) - 1, 0, -1):
+            parent = "/".join(parts[:depth])
+            if parent in entries and len(entries[parent]) == 0:
+                del entries[parent]
+            else:
+                break
+
+    @staticmethod
+    def _compact_into(src_path: Path, dst_path: Path) -> bool:
+        """Copy all entries (HDF5 object copy: data, attributes, layout unchanged) into a fresh file."""
+        try:
+            with _open_h5(src_path, "r") as src, _open_h5(dst_path, "w") as dst:
+                for name, value in src.attrs.items():
+                    dst.attrs[name] = value
+                if fmt.ENTRIES in src:
+                    src.copy(src[fmt.ENTRIES], dst, name=fmt.ENTRIES)
+                else:
+                    dst.require_group(fmt.ENTRIES)
+            with _open_h5(dst_path, "r+") as dst:
+                dst.attrs["compacted_size"] = np.int64(dst_path.stat().st_size)
+            return True
+        except Exception as exc:  # a damaged entry must not block writes: keep the uncompacted file
+            logger.warning("could not compact %s (%s); keeping it as is", src_path, exc)
+            return False
+
+    # ------------------------------------------------------------------ bulk
+    def _read_all(self) -> tuple[list[Code], list[str]]:
+        """All readable codes and the keys of the unreadable ones."""
+        codes: list[Code] = []
+        bad: list[str] = []
+        with self._open_read() as f:
+            for key, group, problem in self._walk(f):
+                if problem is not None:
+                    bad.append(key)
+                    continue
+                try:
+                    codes.append(self._code_from_group(group, key))
+                except CatalogError as exc:
+                    logger.warning("%s", exc)
+                    bad.append(key)
+        return codes, bad
+
+    def merge(self, other: "Catalog | str | os.PathLike[str]", *, rtol: float = 0.0) -> dict[str, int]:
+        """Put every entry of another catalog into this one (keeping the better of each pair).
+
+        Returns
+        -------
+        dict
+            Counts ``{"stored", "replaced", "kept", "skipped"}``; skipped entries are unreadable
+            (failed checksum) or belong to objectives that are not registered here.
+        """
+        self._require_writable()
+        src = other if isinstance(other, Catalog) else Catalog(other, "r")
+        if src.path == self._path:
+            raise InvalidParameterError("other", str(other), "cannot merge a catalog into itself")
+        codes, bad = src._read_all()
+        return self._put_counted(codes, skipped=len(bad), rtol=rtol)
+
+    def _put_counted(self, codes: Sequence[Code], *, skipped: int, rtol: float) -> dict[str, int]:
+        reg = _registry()
+        known = [c for c in codes if c.objective in reg.OBJECTIVES]
+        for c in codes:
+            if c.objective not in reg.OBJECTIVES:
+                logger.warning("skipping %s: objective %r is not registered", c.key, c.objective)
+        counts = {"stored": 0, "replaced": 0, "kept": 0, "skipped": skipped + len(codes) - len(known)}
+        for result in self.put_many(known, rtol=rtol):
+            counts[result.action] += 1
+        return counts
+
+    def export(self, keys: Iterable["str | tuple"], path: "str | os.PathLike[str]", *,
+               overwrite: bool = False) -> Path:
+        """Write the given entries (checksums verified) to a new catalog file at ``path``.
+
+        The entries are copied with HDF5 object copy, so points and metadata are unchanged.
+        The new file is written to a temporary name and renamed, like every catalog write.
+        """
+        target = Path(path).expanduser().resolve()
+        if target == self._path:
+            raise InvalidParameterError("path", str(path), "export to a different file than the catalog itself")
+        if target.exists() and not overwrite:
+            raise InvalidParameterError("path", str(path), "the file exists; choose another name or pass overwrite=True")
+        wanted = list(keys)
+        if not wanted:
+            raise InvalidParameterError("keys", [], "name at least one key to export")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            with self._open_read() as f:
+                located = [self._locate(f, k) for k in wanted]
+                missing = [str(w) for w, (_, g) in zip(wanted, located) if g is None]
+                if missing:
+                    raise InvalidParameterError("keys", ", ".join(missing),
+                                                "not in the catalog; see `spherecodes catalog list`")
+                with _open_h5(tmp, "w") as out:
+                    _write_header(out)
+                    for key, group in located:
+                        self._code_from_group(group, key)  # refuse to spread a corrupted entry
+                        if fmt.entry_path(key) not in out:
+                            parent = key.rsplit("/", 1)[0]
+                            dest = out[fmt.ENTRIES].require_group(parent)
+                            f.copy(group, dest, name=key.rsplit("/", 1)[1])
+                    out.attrs["compacted_size"] = np.int64(0)
+            _fsync_file(tmp)
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return target
+
+    def import_(self, path: "str | os.PathLike[str]", *, rtol: float = 0.0) -> dict[str, int]:
+        """Put the codes of a file into this catalog; returns counts like :meth:`merge`.
+
+        ``path`` is another catalog (``.h5``/``.hdf5``, any HDF5 file with the catalog magic) or a
+        ``.npz`` written by :meth:`Code.save` (which carries objective and params).
+        """
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise InvalidParameterError("path", str(path), "the file does not exist")
+        with open(p, "rb") as fh:
+            is_hdf5 = fh.read(8) == b"\x89HDF\r\n\x1a\n"
+        if is_hdf5:
+            return self.merge(p, rtol=rtol)
+        if p.suffix.lower() == ".npz":
+            code = Code.load(p)
+            if code.objective == "unknown":
+                raise InvalidParameterError("path", str(path), "the .npz has no objective metadata; "
+                                            "save it with Code.save or store it with Catalog.put")
+            return self._put_counted([code], skipped=0, rtol=rtol)
+        raise InvalidParameterError("path", str(path), "import a catalog (.h5) or a code saved as .npz by Code.save")
+
+
+# ----------------------------------------------------------------------------- check / assert
+def check_catalog(path: "str | os.PathLike[str]") -> tuple[bool, str]:
+    """Verify a catalog file; returns (ok, reason) where reason is the report's one-line summary.
+
+    The checks and their tolerances (``unit_norm_tolerance(float64)``, ``SCORE_RTOL_FLOAT64``) are
+    those of :meth:`Catalog.verify`.
+    """
+    try:
+        report = Catalog(path, "r").verify()
+    except CatalogError as exc:
+        return False, str(exc)
+    return report.ok, ("" if report.ok else report.summary())
+
+
+def assert_catalog(path: "str | os.PathLike[str]") -> None:
+    """Raise CatalogError unless :func:`check_catalog` passes."""
+    ok, reason = check_catalog(path)
+    if not ok:
+        raise CatalogError(reason)

@@ -1,0 +1,31 @@
+"""The command-line interface: a thin click layer over the library, one module per command."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+from .._version import __version__
+
+#: sub-command modules, each defining a click object called ``command``
+COMMAND_MODULES = ["generate", "construct"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, "-V", "--version", prog_name="spherecodes")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """spherecodes: point configurations on the unit hypersphere S^{d-1} in R^d."""
+    level = logging.WARNING if verbose == 0 else (logging.INFO if verbose == 1 else logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+for _name in COMMAND_MODULES:
+    cli.add_command(importlib.import_module(f"{__name__}.{_name}").command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="spherecodes")

@@ -1,0 +1,89 @@
+"""Pieces shared by the sub-commands: error translation, JSON output, parameter options."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from typing import Any, Callable
+
+import click
+
+from ..errors import InvalidParameterError, ResourceError, SpherecodesError
+
+__all__ = ["library_errors", "emit_json", "parse_param_options", "objective_param_options", "progress_bar"]
+
+
+def library_errors(func: Callable) -> Callable:
+    """Turn the library's own errors into click errors: bad input exits 2 with one line, others exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (InvalidParameterError, ResourceError) as exc:
+            raise click.UsageError(str(exc)) from None
+        except SpherecodesError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def emit_json(payload: dict) -> None:
+    """Print one JSON object on stdout (non-finite floats as strings, so it is strict JSON)."""
+    from ..code import _jsonable
+
+    click.echo(json.dumps(_clean(_jsonable(payload)), sort_keys=True))
+
+
+def parse_param_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("s=1", "metric=geodesic")`` -> dict; a malformed item is a usage error."""
+    out: dict[str, str] = {}
+    for item in pairs:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r}: write NAME=VALUE, e.g. --param s=2", param_hint="--param")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def objective_param_options(func: Callable) -> Callable:
+    """The objective-parameter options shared by generate, lookup and validate."""
+    options = [
+        click.option("--s", "s", type=float, default=None, help="riesz: exponent s (r^-s; 0 = log; <0 = -r^|s|)."),
+        click.option("--metric", type=click.Choice(["euclidean", "geodesic"]), default=None,
+                     help="riesz: chord or angle distance."),
+        click.option("--half-space/--full-space", "half_space", default=None, help="riesz: include antipodes."),
+        click.option("--eps", type=float, default=None, help="mgd: Gaussian kernel width eps."),
+        click.option("--param", "extra", multiple=True, metavar="NAME=VALUE", help="any objective parameter."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def collect_params(s: Any, metric: Any, half_space: Any, eps: Any, extra: tuple[str, ...]) -> dict[str, Any]:
+    """The parameters given on the command line, and only those (defaults come from the objective)."""
+    params: dict[str, Any] = parse_param_options(extra)
+    for name, value in (("s", s), ("metric", metric), ("half_space", half_space), ("eps", eps)):
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def progress_bar(total: int, desc: str, enabled: bool = True):
+    """A tqdm bar on stderr (disabled when stderr is not wanted)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not enabled, leave=False, unit="round")

@@ -1,0 +1,48 @@
+"""``spherecodes construct``: exact constructions (simplex, cross-polytope, 600-cell, E8, ...)."""
+
+from __future__ import annotations
+
+import click
+
+from ..constructions import CONSTRUCTIONS, available_constructions
+from ._common import emit_json, library_errors
+
+
+def _list_constructions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    for name in available_constructions():
+        c = CONSTRUCTIONS[name]
+        click.echo(f"{name:16s} {c.sizes:28s} {c.description}")
+    ctx.exit(0)
+
+
+@click.command(name="construct")
+@click.argument("name", type=click.Choice(available_constructions()), required=False)
+@click.option("--list", "list_", is_flag=True, is_eager=True, expose_value=False, callback=_list_constructions,
+              help="List the constructions and the sizes they cover.")
+@click.option("-d", "d", type=int, help="Ambient dimension.")
+@click.option("-K", "K", type=int, help="Number of points.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the code to .npz or .npy.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@library_errors
+def command(name, d, K, out, as_json):
+    """Build the exact construction NAME with K points in R^d."""
+    from ..api import construct
+
+    if name is None:
+        raise click.UsageError("missing NAME; see 'spherecodes construct --list'")
+    if d is None or K is None:
+        raise click.UsageError(f"construct {name} needs -d and -K; see 'spherecodes construct --list' for sizes")
+    code = construct(name, d, K)
+    if out:
+        code.save(out)
+    if as_json:
+        emit_json({"construction": name, "objective": code.objective, "params": dict(code.params), "d": code.d,
+                   "K": code.K, "scores": dict(code.scores), "out": out})
+        return
+    click.echo(f"{name} d={code.d} K={code.K}")
+    for key, value in code.scores.items():
+        click.echo(f"  {key:>14s} = {value:.15g}")
+    if out:
+        click.echo(f"  written to {out}")

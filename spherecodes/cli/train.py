@@ -1,0 +1,110 @@
+"""``spherecodes train``: train a small MLP on the digits data with code proxies and print accuracy + NC metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import SpherecodesError
+
+__all__ = ["command"]
+
+_HEADS = ("fixed", "rotated", "learnable", "class_mean")
+_LOSSES = ("ce", "hug", "hinge_ce")
+_HUG_VARIANTS = ("mhe", "mhs", "mgd")
+_K = 10  # digit classes
+
+
+def _plot(result, path: Path) -> None:
+    """2-D scatter of the test features (or their first two principal components) with the proxies."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise click.UsageError("--plot needs matplotlib, which is not installed") from None
+    import numpy as np
+
+    X = result.test_features / np.linalg.norm(result.test_features, axis=1, keepdims=True)
+    P = result.proxies
+    if X.shape[1] == 2:
+        basis, title = np.eye(2), "normalised test features"
+    else:  # project features and proxies on the top-2 principal directions of the features
+        _, _, vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+        basis, title = vt[:2].T, "normalised test features, first 2 principal components"
+    Xp, Pp = X @ basis, P @ basis
+    fig, ax = plt.subplots(figsize=(6, 6))
+    sc = ax.scatter(Xp[:, 0], Xp[:, 1], c=result.test_labels, cmap="tab10", s=6, alpha=0.6)
+    ax.scatter(Pp[:, 0], Pp[:, 1], c=np.arange(P.shape[0]), cmap="tab10", marker="*", s=250, edgecolors="k")
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    fig.colorbar(sc, ax=ax, label="class")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+@click.command(name="train")
+@click.option("--head", type=click.Choice(_HEADS), default="fixed", show_default=True, help="Classifier head.")
+@click.option("--proxies", default=None, metavar="KEY|construction:NAME|FILE",
+              help="Proxies: a catalog key, construction:NAME or a .npy/.npz/.pt file "
+                   "[default: construction:simplex for fixed/rotated heads].")
+@click.option("--loss", type=click.Choice(_LOSSES), default="ce", show_default=True, help="Training loss.")
+@click.option("--hug-variant", type=click.Choice(_HUG_VARIANTS), default="mhe", show_default=True,
+              help="Uniformity measure of --loss hug.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True, help="Adam learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dim", type=click.IntRange(min=2), default=16, show_default=True, help="Feature dimension d.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Logit scale = 1 / temperature.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PNG",
+              help="Write a 2-D plot of the test features (needs matplotlib).")
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+def command(head, proxies, loss, hug_variant, epochs, lr, seed, dim, scale, as_json, plot, no_progress):
+    """Train a small MLP on scikit-learn's digits with hyperspherical class proxies.
+
+    Prints test/train accuracy and neural-collapse metrics (NC1, NC2, NC3, reverse energy).
+    """
+    from ..training import train  # torch is imported only when the command runs
+
+    if head in ("fixed", "rotated") and proxies is None and dim < _K - 1:
+        raise click.BadParameter(f"the default simplex proxies need --dim >= {_K - 1}; pass --proxies for d={dim}",
+                                 param_hint="--proxies")
+    bar = None
+    if not no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=epochs, desc="train", unit="epoch", file=sys.stderr, leave=False)
+
+    def progress(epoch: int, total: int, stats: dict) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{stats['loss']:.4g}", test_acc=f"{stats['test_accuracy']:.4f}")
+
+    try:
+        result = train(head=head, proxies=proxies, loss=loss, epochs=epochs, lr=lr, seed=seed, feature_dim=dim,
+                       scale=scale, hug_variant=hug_variant, progress=progress)
+    except SpherecodesError as exc:
+        raise click.BadParameter(str(exc), param_hint="--proxies" if "proxies" in str(exc) else None) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if plot is not None:
+        _plot(result, plot)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True,
+                              default=lambda v: v if not isinstance(v, float) or math.isfinite(v) else repr(v)))
+        return
+    click.echo(f"head={head} loss={loss} d={dim} epochs={epochs} seed={seed}")
+    click.echo(f"test accuracy   {result.test_accuracy:.4f}")
+    click.echo(f"train accuracy  {result.train_accuracy:.4f}")
+    for name, value in result.metrics.items():
+        click.echo(f"{name:<22}{value:.6g}")
+    if plot is not None:
+        click.echo(f"plot written to {plot}")

@@ -1,0 +1,234 @@
+"""Pairwise sums and extrema over K points in float64, memory O(K d).
+
+The numba kernels loop over pairs directly (no K x K matrix is formed), one row
+of pairs per parallel task, each with Neumaier-compensated summation; the row sums
+are then added with compensation too. Distances are computed from coordinate
+differences, ``|x_i - x_j|``, which keeps full relative accuracy for close points
+(unlike ``sqrt(2 - 2 <x_i, x_j>)``).
+
+Conventions: points are rows of a (K, d) array on S^{d-1}; energies sum over
+unordered pairs i < j.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+__all__ = ["riesz_energy", "riesz_gradient", "min_distance_max_cosine", "METRICS"]
+
+METRICS = ("euclidean", "geodesic")
+_EUCLIDEAN, _GEODESIC = 0, 1
+
+
+@numba.njit(cache=True, inline="always")
+def _kernel_value(r: float, theta: float, s: float, metric: int) -> float:
+    """f(dist) with dist the chord r (metric 0) or the angle theta (metric 1)."""
+    x = r if metric == _EUCLIDEAN else theta
+    if s > 0.0:
+        return x ** (-s)
+    if s == 0.0:
+        return -math.log(x)
+    return -(x ** (-s))
+
+
+@numba.njit(cache=True, inline="always")
+def _kernel_derivative(r: float, theta: float, s: float, metric: int) -> float:
+    """f'(dist): d/dx of the kernel in its own distance variable."""
+    x = r if metric == _EUCLIDEAN else theta
+    if s > 0.0:
+        return -s * x ** (-s - 1.0)
+    if s == 0.0:
+        return -1.0 / x
+    return s * x ** (-s - 1.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _chord_and_angle(X, i, j, sign_j):
+    """Chord |x_i - sign_j x_j| and angle 2 atan2(|x_i - y|, |x_i + y|) (accurate at 0 and pi)."""
+    d = X.shape[1]
+    diff2 = 0.0
+    sum2 = 0.0
+    for k in range(d):
+        y = sign_j * X[j, k]
+        a = X[i, k] - y
+        b = X[i, k] + y
+        diff2 += a * a
+        sum2 += b * b
+    r = math.sqrt(diff2)
+    return r, 2.0 * math.atan2(r, math.sqrt(sum2))
+
+
+@numba.njit(cache=True, parallel=True)
+def _riesz_energy_kernel(X, s, metric, half_space):
+    K = X.shape[0]
+    row_sum = np.zeros(K)
+    row_comp = np.zeros(K)
+    for i in numba.prange(K):
+        total = 0.0
+        comp = 0.0
+        for j in range(i + 1, K):
+            for sign in (1.0, -1.0):
+                if sign < 0.0 and not half_space:
+                    continue
+                r, theta = _chord_and_angle(X, i, j, sign)
+                v = _kernel_value(r, theta, s, metric)
+                t = total + v
+                if abs(total) >= abs(v):
+                    comp += (total - t) + v
+                else:
+                    comp += (v - t) + total
+                total = t
+        row_sum[i] = total
+        row_comp[i] = comp
+    total = 0.0
+    comp = 0.0
+    for i in range(K):
+        for v in (row_sum[i], row_comp[i]):
+            t = total + v
+            if abs(total) >= abs(v):
+                comp += (total - t) + v
+            else:
+                comp += (v - t) + total
+            total = t
+    return total + comp
+
+
+@numba.njit(cache=True, parallel=True)
+def _riesz_gradient_kernel(X, s, metric, half_space):
+    """Euclidean gradient (K, d) of the energy with respect to the coordinates."""
+    K, d = X.shape
+    G = np.zeros((K, d))
+    for i in numba.prange(K):
+        for j in range(K):
+            if j == i:
+                continue
+            for sign in (1.0, -1.0):
+                if sign < 0.0 and not half_space:
+                    continue
+                r, theta = _chord_and_angle(X, i, j, sign)
+                fp = _kernel_derivative(r, theta, s, metric)
+                if metric == _EUCLIDEAN:
+                    # d r / d x_i = (x_i - y) / r
+                    for k in range(d):
+                        G[i, k] += fp * (X[i, k] - sign * X[j, k]) / r
+                else:
+                    # d theta / d x_i = -(y - c x_i) / sin(theta), c = <x_i, y>, on the sphere
+                    c = 0.0
+                    for k in range(d):
+                        c += X[i, k] * sign * X[j, k]
+                    st = math.sin(theta)
+                    for k in range(d):
+                        G[i, k] += -fp * (sign * X[j, k] - c * X[i, k]) / st
+    if half_space:
+        # the pair (x_i, -x_i) sits at constant distance 2 (angle pi): no force.
+        # Each unordered pair {x_i, -x_j} appears once for x_i and once, mirrored, for x_j;
+        # the loops above visit (i, j, sign) for all j != i, which differentiates the sum
+        # over unordered pairs among the 2K points exactly (mirror pairs coincide in value).
+        for i in range(K):
+            for k in range(d):
+                G[i, k] *= 2.0
+    return G
+
+
+@numba.njit(cache=True, parallel=True)
+def _min_distance_max_cosine_kernel(X):
+    K, d = X.shape
+    row_min = np.full(K, np.inf)
+    row_max_cos = np.full(K, -np.inf)
+    for i in numba.prange(K):
+        best_r = np.inf
+        best_c = -np.inf
+        for j in range(i + 1, K):
+            diff2 = 0.0
+            dot = 0.0
+            for k in range(d):
+                a = X[i, k] - X[j, k]
+                diff2 += a * a
+                dot += X[i, k] * X[j, k]
+            if diff2 < best_r:
+                best_r = diff2
+            if dot > best_c:
+                best_c = dot
+        row_min[i] = best_r
+        row_max_cos[i] = best_c
+    return math.sqrt(row_min.min()), row_max_cos.max()
+
+
+def _check_points(points: np.ndarray) -> np.ndarray:
+    X = np.ascontiguousarray(points, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"points must have shape (K, d), got {X.shape}")
+    return X
+
+
+def riesz_energy(points: np.ndarray, s: float = 1.0, metric: str = "euclidean", half_space: bool = False) -> float:
+    r"""Riesz s-energy of K points, summed over unordered pairs, in float64.
+
+    .. math::
+        E_s(X) = \sum_{i<j} f_s(\rho(x_i, x_j)), \qquad
+        f_s(\rho) = \rho^{-s}\ (s>0),\quad \log(1/\rho)\ (s=0),\quad -\rho^{-s} = -\rho^{|s|}\ (s<0),
+
+    with :math:`\rho` the chord :math:`|x_i - x_j|` (``metric="euclidean"``) or the angle
+    :math:`\arccos\langle x_i, x_j\rangle` (``metric="geodesic"``). With ``half_space=True``
+    the sum runs over the 2K points :math:`\{x_k, -x_k\}` (each point and its antipode,
+    thesis section 5.3.4), again over unordered pairs, including the K pairs
+    :math:`(x_k, -x_k)` at distance 2 (angle pi).
+
+    Parameters
+    ----------
+    points : ndarray, shape (K, d)
+        Unit vectors (rows).
+    s : float
+    metric : {"euclidean", "geodesic"}
+    half_space : bool
+
+    Returns
+    -------
+    float
+        ``inf`` when two points coincide and s >= 0.
+    """
+    X = _check_points(points)
+    m = METRICS.index(metric)
+    if X.shape[0] < 2 and not half_space:
+        return 0.0
+    with np.errstate(divide="ignore"):
+        total = float(_riesz_energy_kernel(X, float(s), m, bool(half_space)))
+    if half_space:
+        # the kernel sums f(x_i, x_j) + f(x_i, -x_j) over i < j; the mirrored pairs
+        # (-x_i, -x_j) and (-x_i, x_j) have the same values, hence the factor 2
+        total *= 2.0
+        # the K self-antipode pairs, at chord 2 / angle pi
+        x = 2.0 if m == _EUCLIDEAN else math.pi
+        f = x ** (-s) if s > 0 else (-math.log(x) if s == 0 else -(x ** (-s)))
+        total += X.shape[0] * f
+    return total
+
+
+def riesz_gradient(points: np.ndarray, s: float = 1.0, metric: str = "euclidean", half_space: bool = False,
+                   riemannian: bool = True) -> np.ndarray:
+    """Gradient of :func:`riesz_energy` with respect to the points, shape (K, d), float64.
+
+    With ``riemannian=True`` each row is projected onto the tangent space at its point,
+    :math:`g_i - \\langle g_i, x_i\\rangle x_i`, which is the gradient on the product of spheres.
+    For the geodesic metric the kernel already returns the tangential part.
+    """
+    X = _check_points(points)
+    G = _riesz_gradient_kernel(X, float(s), METRICS.index(metric), bool(half_space))
+    if riemannian:
+        G = G - np.sum(G * X, axis=1, keepdims=True) * X
+    return G
+
+
+def min_distance_max_cosine(points: np.ndarray) -> tuple[float, float]:
+    """Minimum chord distance and maximum inner product over pairs i < j, float64.
+
+    Returns ``(min_distance, max_cosine)``; for K < 2 returns ``(inf, -inf)``.
+    """
+    X = _check_points(points)
+    if X.shape[0] < 2:
+        return math.inf, -math.inf
+    r, c = _min_distance_max_cosine_kernel(X)
+    return float(r), float(c)

@@ -1,0 +1,187 @@
+"""The interface every objective implements.
+
+An objective knows three things:
+
+* how to normalise and validate its parameters (``normalise_params``), which fixes
+  the catalog key;
+* a batched, differentiable torch ``loss`` on X of shape (B, K, d) returning (B,),
+  to **minimise**, whose minimisers are the objective's optima (it may be a monotone
+  transform of the objective value, e.g. a log, for numerical range);
+* an independent float64 ``score`` on a numpy (K, d) array returning a dict of
+  figures, one of which (``primary``) defines which of two codes is better.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..errors import InvalidParameterError, UnknownNameError
+
+__all__ = ["Param", "Stage", "Objective"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One phase of the first (fast) optimisation: a loss and optional limits.
+
+    Objectives with a non-smooth score (max-min problems) use several stages, e.g. a
+    smooth surrogate with an annealed temperature; smooth objectives use one.
+
+    Parameters
+    ----------
+    label : str
+    loss : callable
+        (B, K, d) torch tensor -> (B,), differentiable, to minimise.
+    max_iter : int, optional
+        Iteration limit of this stage (the solver's default when None).
+    gtol : float, optional
+        Stationarity tolerance of this stage (the solver's default when None).
+    """
+
+    label: str
+    loss: Callable[[Any], Any]
+    max_iter: int | None = None
+    gtol: float | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    """Description of one objective parameter.
+
+    Parameters
+    ----------
+    name : str
+    default : object
+    kind : type
+        ``float``, ``bool`` or ``str``.
+    choices : tuple of str, optional
+        Valid values for string parameters.
+    check : callable, optional
+        ``check(value) -> str | None``: the fix to suggest when the value is invalid.
+    help : str
+    """
+
+    name: str
+    default: Any
+    kind: type
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], "str | None"] | None = None
+    help: str = ""
+
+    def coerce(self, value: Any) -> Any:
+        """Convert a user value (possibly a CLI string) to the parameter's type, or raise."""
+        if self.kind is bool:
+            if isinstance(value, (bool, np.bool_)):
+                out: Any = bool(value)
+            elif isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+                out = value.lower() in ("true", "1", "yes")
+            else:
+                raise InvalidParameterError(self.name, value, "use true or false")
+        elif self.kind is float:
+            if isinstance(value, bool):
+                raise InvalidParameterError(self.name, value, "pass a number")
+            try:
+                out = float(value)
+            except (TypeError, ValueError):
+                raise InvalidParameterError(self.name, value, "pass a number") from None
+            if not math.isfinite(out):
+                raise InvalidParameterError(self.name, value, "pass a finite number")
+        else:
+            out = str(value)
+            if self.choices is not None and out not in self.choices:
+                raise InvalidParameterError(self.name, value, f"choose one of: {', '.join(self.choices)}")
+        if self.check is not None:
+            fix = self.check(out)
+            if fix:
+                raise InvalidParameterError(self.name, value, fix)
+        return out
+
+
+class Objective:
+    """Base class: subclasses set the class attributes and implement the three methods.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    params : tuple of Param
+    primary : str
+        Key of ``score()`` output that defines "better".
+    maximise : bool
+        Whether a larger primary score is better.
+    """
+
+    name: str = ""
+    description: str = ""
+    params: tuple[Param, ...] = ()
+    primary: str = ""
+    maximise: bool = False
+
+    # ---------------------------------------------------------------- params
+    def normalise_params(self, **params: Any) -> dict[str, Any]:
+        """Fill defaults, coerce types and validate; unknown names raise listing the valid ones."""
+        known = {p.name: p for p in self.params}
+        for name in params:
+            if name not in known:
+                valid = [p.name for p in self.params] or ["(none)"]
+                raise UnknownNameError("parameter", name, valid, context=f" of objective {self.name!r}")
+        return {p.name: p.coerce(params.get(p.name, p.default)) for p in self.params}
+
+    # ------------------------------------------------------------ evaluation
+    def loss(self, X, params: Mapping[str, Any]):  # pragma: no cover - interface
+        """Differentiable batched loss, shape (B,), to minimise. X: torch tensor (B, K, d), unit rows."""
+        raise NotImplementedError
+
+    def score(self, points: np.ndarray, params: Mapping[str, Any]) -> dict[str, float]:  # pragma: no cover
+        """Independent float64 figures of merit for one code (K, d); contains ``self.primary``."""
+        raise NotImplementedError
+
+    def validate_size(self, d: int, K: int, params: Mapping[str, Any]) -> None:
+        """Raise InvalidParameterError when (d, K) is not a meaningful request for this objective."""
+
+    def stages(self, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
+        """Losses of the fast first phase, in order; the default is the objective's loss alone."""
+        return [Stage("main", lambda X: self.loss(X, params))]
+
+    def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
+               deadline: float | None = None):
+        """Float64 refinement of a batch X (B, K, d) to a tight local optimum.
+
+        The default runs batched Riemannian L-BFGS on :meth:`loss` in float64. Objectives whose
+        optimum is not a stationary point of a smooth loss (Tammes, softmax codes) override it.
+        Returns ``(X, info)`` with ``info`` a dict holding at least ``iterations`` and ``evaluations``.
+        """
+        import torch
+
+        from ..solvers.lbfgs import riemannian_lbfgs
+
+        out = riemannian_lbfgs(lambda Y: self.loss(Y, params), X.to(torch.float64), max_iter=max_iter, gtol=gtol,
+                               max_step=max_step, deadline=deadline)
+        return out.X, {"iterations": int(out.iterations.sum()), "evaluations": out.evaluations,
+                       "grad_norm": out.grad_norm, "status": out.status}
+
+    def memory_bytes(self, B: int, K: int, d: int, itemsize: int) -> int:
+        """Estimated peak bytes of one loss + gradient evaluation on (B, K, d) (dense K x K pair terms)."""
+        return int(B * (12 * K * K + 40 * K * d) * itemsize)
+
+    # ------------------------------------------------------------ comparison
+    def better(self, a: Mapping[str, float], b: Mapping[str, float], rtol: float = 0.0) -> bool:
+        """True when scores ``a`` are strictly better than scores ``b`` on the primary key.
+
+        ``rtol`` demands a relative margin: a must beat b by more than rtol * |b|.
+        NaN is never better; anything beats NaN.
+        """
+        va, vb = float(a[self.primary]), float(b[self.primary])
+        if math.isnan(va):
+            return False
+        if math.isnan(vb):
+            return True
+        margin = rtol * abs(vb) if math.isfinite(vb) else 0.0
+        return va > vb + margin if self.maximise else va < vb - margin
+
+    def __repr__(self) -> str:
+        return f"<objective {self.name}: {'maximise' if self.maximise else 'minimise'} {self.primary}>"

@@ -1,0 +1,253 @@
+"""Neural-collapse metrics of last-layer features and classifier proxies, as plain floats.
+
+- NC1, within-class variability relative to between-class: tr(Sigma_W Sigma_B^+) / K
+  (Papyan et al. 2020; GNC(1) of the HUG paper; GNC_1 of the softmax-code paper).
+- NC2, separation of the normalised class means: the one-vs-rest distance of the softmax-code paper
+  (Def. 2.1: min_k dist(m_k, conv{m_j : j != k})) and their Riesz energy (GNC(2) of the HUG paper, Eq. 1).
+- NC3, self-duality: | W / |W|_F - M / |M|_F |_F with M the (K, d) matrix of class means.
+- The hyperspherical reverse-energy E_r = sum_c sum_{i != j in A_c} |x_i - x_j|^2 of the HUG paper (Sec. 2).
+
+Papers: ``/work/shared/papers/hug-hyperspherical-uniformity-gap.txt``,
+``/work/shared/papers/generalized-neural-collapse-softmax-codes.txt``.
+Everything is computed in float64 with numpy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+
+__all__ = ["nc_metrics", "one_vs_rest_distances", "reverse_energy", "project_simplex"]
+
+
+def _as_array(x: Any, name: str) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().double().numpy()
+    try:
+        return np.array(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(name, type(x).__name__, "pass a numeric array") from None
+
+
+def _as_labels(labels: Any, n: int) -> np.ndarray:
+    if hasattr(labels, "detach"):
+        labels = labels.detach().cpu().numpy()
+    y = np.asarray(labels)
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer) or (n and y.min() < 0):
+        raise InvalidParameterError("labels", f"array of shape {y.shape}", f"pass {n} non-negative integer class indices")
+    return y.astype(np.int64)
+
+
+def project_simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of v (n,) onto the probability simplex {l >= 0, sum l = 1} (sort-based, exact)."""
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - 1.0
+    idx = np.arange(1, v.size + 1)
+    rho = np.nonzero(u - css / idx > 0)[0][-1]
+    theta = css[rho] / (rho + 1.0)
+    return np.maximum(v - theta, 0.0)
+
+
+def _min_norm_in_hull(p: np.ndarray, Q: np.ndarray, tol: float, max_iter: int) -> float:
+    """dist(p, conv(rows of Q)) by accelerated projected gradient on the simplex, then a support polish.
+
+    Minimises f(l) = |p - Q^T l|^2 over the simplex with FISTA (step 1/L, L = 2 lambda_max(Q Q^T),
+    restarting momentum when f increases), stopping when the Frank-Wolfe gap
+    g(l) = <grad f(l), l> - min_j grad f(l)_j (an upper bound on f(l) - f*) is below ``tol``.
+    Then the equality-constrained least squares on the support of l is solved exactly and kept if it
+    is feasible and better. A gap of tol bounds the distance error by sqrt(tol).
+    """
+    n = Q.shape[0]
+    if n == 1:
+        return float(np.linalg.norm(p - Q[0]))
+    G = Q @ Q.T  # (n, n)
+    b = Q @ p  # (n,)
+    pp = float(p @ p)
+    L = 2.0 * float(np.linalg.eigvalsh(G)[-1]) or 1.0
+
+    def f(l: np.ndarray) -> float:
+        return max(pp - 2.0 * float(b @ l) + float(l @ G @ l), 0.0)
+
+    def grad(l: np.ndarray) -> np.ndarray:
+        return 2.0 * (G @ l - b)
+
+    lam = np.full(n, 1.0 / n)
+    y = lam.copy()
+    t = 1.0
+    f_lam = f(lam)
+    for _ in range(max_iter):
+        g = grad(lam)
+        if float(g @ lam - g.min()) <= tol:
+            break
+        new = project_simplex(y - grad(y) / L)
+        f_new = f(new)
+        if f_new > f_lam:  # adaptive restart keeps the iteration monotone
+            y, t = lam.copy(), 1.0
+            continue
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        y = new + ((t - 1.0) / t_next) * (new - lam)
+        lam, f_lam, t = new, f_new, t_next
+    # Polish: on the support S, minimise |p - Q_S^T l|^2 s.t. sum l = 1 via its KKT system.
+    support = np.nonzero(lam > 1e-10)[0]
+    if support.size:
+        GS = G[np.ix_(support, support)]
+        kkt = np.zeros((support.size + 1, support.size + 1))
+        kkt[:-1, :-1] = 2.0 * GS
+        kkt[:-1, -1] = 1.0
+        kkt[-1, :-1] = 1.0
+        rhs = np.concatenate([2.0 * b[support], [1.0]])
+        try:
+            sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
+            if np.all(sol >= -1e-14):
+                cand = np.zeros(n)
+                cand[support] = np.maximum(sol, 0.0)
+                cand /= cand.sum()
+                f_cand = f(cand)
+                if f_cand < f_lam:
+                    lam, f_lam = cand, f_cand
+        except np.linalg.LinAlgError:
+            pass
+    # Recompute from the point itself, which is more accurate than pp - 2 b.l + l.G.l near 0.
+    return float(np.linalg.norm(p - Q.T @ lam))
+
+
+def one_vs_rest_distances(points: Any, *, tol: float = 1e-13, max_iter: int = 20_000) -> np.ndarray:
+    """dist(p_k, conv{p_j : j != k}) for every row k (softmax-code paper, Def. 2.1), shape (K,).
+
+    Parameters
+    ----------
+    points : array_like (K, d)
+        Usually unit vectors (normalised class means or proxies); any rows work.
+    tol : float
+        Frank-Wolfe-gap tolerance on the squared distance; the distance error is at most sqrt(tol)
+        (about 3e-7 for the default), typically far less after the support polish.
+    max_iter : int
+        Iteration cap of the projected-gradient solve per point.
+
+    Notes
+    -----
+    The regular simplex with K vertices gives K / (K - 1) for every vertex (the facet opposite a
+    vertex has centroid -p_k / (K - 1)); the square (d = 2, K = 4) and the cross-polytope give 1.
+    """
+    P = _as_array(points, "points")
+    if P.ndim != 2 or P.shape[0] < 2:
+        raise InvalidParameterError("points", f"array of shape {P.shape}", "pass a (K, d) array with K >= 2")
+    K = P.shape[0]
+    out = np.empty(K)
+    for k in range(K):
+        out[k] = _min_norm_in_hull(P[k], np.delete(P, k, axis=0), tol, max_iter)
+    return out
+
+
+def reverse_energy(features: Any, labels: Any, *, mean: bool = False) -> float:
+    """Hyperspherical reverse-energy E_r = sum_c sum_{i != j in A_c} |x_i - x_j|^2 (HUG paper, Sec. 2).
+
+    x_i are the normalised features; ordered pairs, summed over classes. For unit vectors
+    sum_{i != j} |x_i - x_j|^2 = 2 n_c^2 - 2 |sum_i x_i|^2, which is used here (O(N d)).
+    ``mean=True`` divides by the number of ordered pairs sum_c n_c (n_c - 1).
+    """
+    X = _as_array(features, "features")
+    y = _as_labels(labels, X.shape[0])
+    norms = np.linalg.norm(X, axis=1)
+    if np.any(norms == 0):
+        raise InvalidParameterError("features", "array with a zero row", "every feature needs a non-zero norm")
+    X = X / norms[:, None]
+    total, pairs = 0.0, 0
+    for c in np.unique(y):
+        Xc = X[y == c]
+        n = Xc.shape[0]
+        s = Xc.sum(axis=0)
+        total += max(2.0 * n * n - 2.0 * float(s @ s), 0.0)
+        pairs += n * (n - 1)
+    if mean:
+        return total / pairs if pairs else 0.0
+    return total
+
+
+def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bool = True, center: bool = False,
+               s: float = 2.0, num_classes: int | None = None) -> dict[str, float]:
+    """Neural-collapse metrics of features (N, d) with labels (N,) and optional classifier weights (K, d).
+
+    Parameters
+    ----------
+    features : array_like or Tensor (N, d)
+    labels : array_like or LongTensor (N,)
+        Class indices 0..K-1; every class must have at least one sample.
+    weights : array_like or Tensor (K, d), optional
+        Classifier weights / proxies, row c for class c; needed for ``nc3``.
+    normalise : bool
+        Project features onto the sphere first (the spherical constraint of the softmax-code paper,
+        Eq. 2, and what cosine heads see). The reverse energy always uses normalised features.
+    center : bool
+        Subtract the global feature mean from the class means before NC2 / NC3 (Papyan's and the HUG
+        paper's convention); off by default because a code with d < K - 1 need not have zero mean.
+    s : float
+        Riesz exponent of the NC2 energy (HUG Eq. 1 uses 2).
+    num_classes : int, optional
+        K; defaults to max(label) + 1.
+
+    Returns
+    -------
+    dict of str to float
+        ``nc1``: tr(Sigma_W Sigma_B^+) / K with Sigma_W = (1/N) sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T and
+        Sigma_B = (1/K) sum_c (mu_c - mu_G)(mu_c - mu_G)^T, mu_G the global mean;
+        ``nc2_one_vs_rest``: min_c dist(m_c, conv{m_j : j != c}) of the normalised class means m_c;
+        ``nc2_one_vs_rest_mean``: the mean of those K distances;
+        ``nc2_riesz_energy``: sum_{i<j} |m_i - m_j|^-s (unordered pairs; HUG Eq. 1 sums ordered pairs, twice this);
+        ``nc2_min_angle_deg``: smallest angle between normalised class means;
+        ``nc3`` (with ``weights``): | W/|W|_F - M/|M|_F |_F, M the (K, d) class means;
+        ``reverse_energy``, ``reverse_energy_mean``: see :func:`reverse_energy`.
+    """
+    H = _as_array(features, "features")
+    if H.ndim != 2 or H.shape[0] < 2:
+        raise InvalidParameterError("features", f"array of shape {H.shape}", "pass an (N, d) array with N >= 2")
+    y = _as_labels(labels, H.shape[0])
+    K = int(num_classes) if num_classes is not None else int(y.max()) + 1
+    counts = np.bincount(y, minlength=K)
+    if counts.size > K or np.any(counts == 0):
+        raise InvalidParameterError("labels", f"class counts {counts.tolist()}", f"every class 0..{K - 1} needs at least one sample")
+    if normalise:
+        norms = np.linalg.norm(H, axis=1)
+        if np.any(norms == 0):
+            raise InvalidParameterError("features", "array with a zero row", "every feature needs a non-zero norm")
+        H = H / norms[:, None]
+    N, d = H.shape
+    means = np.zeros((K, d))
+    np.add.at(means, y, H)
+    means /= counts[:, None]
+    mu_G = H.mean(axis=0)
+    within = H - means[y]
+    sigma_W = within.T @ within / N
+    between = means - mu_G
+    sigma_B = between.T @ between / K
+    nc1 = float(np.trace(sigma_W @ np.linalg.pinv(sigma_B, hermitian=True)) / K)
+
+    M = means - mu_G if center else means
+    m_norms = np.linalg.norm(M, axis=1)
+    if np.any(m_norms == 0):
+        raise InvalidParameterError("features", "a class mean at the origin", "NC2 needs non-zero class means")
+    Mhat = M / m_norms[:, None]
+    ovr = one_vs_rest_distances(Mhat)
+    i, j = np.triu_indices(K, k=1)
+    dist = np.linalg.norm(Mhat[i] - Mhat[j], axis=1)
+    with np.errstate(divide="ignore"):
+        energy = float(np.sum(dist ** (-s))) if s != 0 else float(np.sum(-np.log(dist)))
+    cos = np.clip(np.sum(Mhat[i] * Mhat[j], axis=1), -1.0, 1.0)
+    out = {
+        "nc1": nc1,
+        "nc2_one_vs_rest": float(ovr.min()),
+        "nc2_one_vs_rest_mean": float(ovr.mean()),
+        "nc2_riesz_energy": energy,
+        "nc2_min_angle_deg": float(np.degrees(np.arccos(cos.max()))),
+    }
+    if weights is not None:
+        W = _as_array(weights, "weights")
+        if W.shape != (K, d):
+            raise InvalidParameterError("weights", f"array of shape {W.shape}", f"pass ({K}, {d}) classifier weights, row c for class c")
+        out["nc3"] = float(np.linalg.norm(W / np.linalg.norm(W) - M / np.linalg.norm(M)))
+    out["reverse_energy"] = reverse_energy(H, y)
+    out["reverse_energy_mean"] = reverse_energy(H, y, mean=True)
+    return out
