@@ -10,9 +10,11 @@ import logging
 
 from ._version import __version__
 from .api import construct, generate
+from .catalog import Catalog, LookupMiss, lookup
 from .code import Code
 from .constructions import available_constructions, construct_points
 from .errors import InvalidParameterError, SpherecodesError
+from .export import assign_classes, save_proxies, to_tensor
 from .objectives import available_objectives, get_objective
 from .solvers import SolveResult, solve
 
@@ -27,6 +29,12 @@ __all__ = [
     "available_constructions",
     "available_objectives",
     "get_objective",
+    "lookup",
+    "Catalog",
+    "LookupMiss",
+    "to_tensor",
+    "save_proxies",
+    "assign_classes",
     "solve",
     "SolveResult",
     "SpherecodesError",

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
-
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
 from ._version import __version__
 from .code import Code

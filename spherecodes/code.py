@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -44,9 +45,11 @@ def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> 
     try:
         arr = np.array(points, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(name, type(points).__name__, f"pass a numeric array of shape (K, d) ({exc})") from None
+        raise InvalidParameterError(name, type(points).__name__,
+                                    f"pass a numeric array of shape (K, d) ({exc})") from None
     if arr.ndim != 2:
-        raise InvalidParameterError(name, f"array of shape {arr.shape}", "pass a 2-D array of shape (K, d), one point per row")
+        raise InvalidParameterError(name, f"array of shape {arr.shape}",
+                                    "pass a 2-D array of shape (K, d), one point per row")
     K, d = arr.shape
     if d < 2:
         raise InvalidParameterError("d", d, "points must live in R^d with d >= 2 (one point per row, d columns)")
@@ -57,7 +60,8 @@ def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> 
     norms = np.linalg.norm(arr, axis=1)
     if normalise:
         if np.any(norms == 0):
-            raise InvalidParameterError(name, "array with a zero row", "every point needs a non-zero norm to be projected on the sphere")
+            raise InvalidParameterError(name, "array with a zero row",
+                                        "every point needs a non-zero norm to be projected on the sphere")
         arr /= norms[:, None]
     else:
         tol = unit_norm_tolerance(np.float64)
@@ -219,7 +223,8 @@ class Code:
             with open(path, "wb") as fh:
                 np.savez(fh, points=self.points, metadata=np.array(meta))
         else:
-            raise InvalidParameterError("path", str(path), "use a file name ending in .npz (points and metadata) or .npy (points only)")
+            raise InvalidParameterError("path", str(path),
+                                        "use a file name ending in .npz (points and metadata) or .npy (points only)")
         return path
 
     @classmethod
@@ -258,7 +263,8 @@ class Code:
         except InvalidParameterError:
             raise
         except Exception as exc:  # unreadable file: say which and why
-            raise InvalidParameterError("path", str(path), f"could not read points from it ({type(exc).__name__}: {exc})") from None
+            raise InvalidParameterError("path", str(path),
+                                        f"could not read points from it ({type(exc).__name__}: {exc})") from None
         pts = as_points(points, name="points", normalise=normalise)
         return cls(
             points=pts,

@@ -193,8 +193,7 @@ def code_from_key(key: str) -> Code:
     try:
         from . import lookup
     except ImportError:
-        raise InvalidParameterError("key", key, "the catalog (spherecodes.lookup) is not available in this "
-                                    "installation; pass a file or an array instead") from None
+        from .catalog import lookup
     code = lookup(objective, d, K, **{name: _coerce(value) for name, value in params.items()})
     return code if isinstance(code, Code) else Code(points=as_points(code), objective=objective)
 
@@ -396,7 +395,8 @@ def class_similarity_from_confusion(confusion: Any) -> np.ndarray:
     if C.ndim != 2 or C.shape[0] != C.shape[1]:
         raise InvalidParameterError("confusion", f"array of shape {C.shape}", "pass a square (K, K) matrix")
     if not np.all(np.isfinite(C)) or np.any(C < 0):
-        raise InvalidParameterError("confusion", "array with negative or non-finite entries", "pass counts or rates >= 0")
+        raise InvalidParameterError("confusion", "array with negative or non-finite entries",
+                                    "pass counts or rates >= 0")
     sums = C.sum(axis=1, keepdims=True)
     R = np.divide(C, sums, out=np.zeros_like(C), where=sums > 0)
     S = 0.5 * (R + R.T)

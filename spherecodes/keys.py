@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import InvalidParameterError
 
@@ -25,17 +26,18 @@ def format_param(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidParameterError("param", value, "catalog keys need finite parameter values")
-        text = "%.17g" % value
+        text = f"{value:.17g}"
         # prefer the shortest representation that round-trips exactly
         for digits in range(1, 18):
-            short = "%.*g" % (digits, value)
+            short = f"{value:.{digits}g}"
             if float(short) == value:
                 text = short
                 break
         return text
     text = str(value)
     if re.search(r"[\[\]/,=\s]", text):
-        raise InvalidParameterError("param", value, "parameter values in keys cannot contain '[', ']', '/', ',', '=' or spaces")
+        raise InvalidParameterError("param", value,
+                                    "parameter values in keys cannot contain '[', ']', '/', ',', '=' or spaces")
     return text
 
 

@@ -20,7 +20,10 @@ def eps(dtype) -> float:
 
 
 def unit_norm_tolerance(dtype=np.float64) -> float:
-    """Largest accepted | |x| - 1 | for a stored point: 1e6 eps (2.2e-10 in float64, 0.12 is too loose so float32 uses 1e3 eps)."""
+    """Largest accepted | |x| - 1 | for a stored point.
+
+    1e6 eps in float64 (2.2e-10); 1e3 eps in float32 (1.2e-4), since 1e6 eps (0.12) would accept anything.
+    """
     e = eps(dtype)
     return 1e6 * e if e < 1e-10 else 1e3 * e
 

@@ -10,8 +10,9 @@ Layout (format version 1)::
     /entries/<key>           one group per canonical key; the key's '/' separators are HDF5
                              group separators, e.g. /entries/riesz[half_space=false,metric=euclidean,s=1]/d=3/K=12
     /entries/<key>/points    dataset (K, d) float64, little-endian, contiguous, unit rows
-    entry attributes         key, objective, params (JSON), d, K, scores (JSON), provenance (JSON),
-                             certificate (JSON, only when present), sha256, stored, stored_by
+    entry attributes         key, objective, params (JSON), d, K, scores (JSON), primary, maximise,
+                             provenance (JSON), certificate (JSON, only when present), sha256,
+                             stored, stored_by
 
 JSON attributes are UTF-8 strings; non-finite floats are written as the strings
 ``"inf"``, ``"-inf"`` and ``"nan"`` so that any JSON parser can read them.
@@ -19,11 +20,12 @@ JSON attributes are UTF-8 strings; non-finite floats are written as the strings
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import math
-from typing import Any, Mapping
+import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +52,8 @@ LAYOUT = (
     "one group per code at /entries/<key> (the key's '/' are group separators), "
     "e.g. /entries/riesz[half_space=false,metric=euclidean,s=1]/d=3/K=12; "
     "dataset 'points' (K, d) float64 little-endian, one unit vector per row; attributes "
-    "objective, params (JSON), d, K, scores (JSON), provenance (JSON), certificate (JSON, optional), "
+    "objective, params (JSON), d, K, scores (JSON), primary (name of the score defining better), "
+    "maximise (bool), provenance (JSON), certificate (JSON, optional), "
     "sha256 (hex digest of the points' bytes, C order, little-endian float64), stored (ISO 8601 UTC)"
 )
 
@@ -77,7 +80,7 @@ def points_sha256(points: np.ndarray) -> str:
 
 def utc_now() -> str:
     """Current time as ISO 8601 UTC with second resolution, e.g. ``2026-05-09T07:35:25Z``."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # (datetime.UTC needs Python 3.11)
 
 
 def generated_by() -> str:

@@ -194,7 +194,10 @@ def _compute_and_store(objective: str, d: int, K: int, params: dict[str, Any], k
 
 def _miss(objective: str, d: int, K: int, params: dict[str, Any], key: str,
           catalog: Any, catalogs: list[Catalog]) -> LookupMiss:
-    first = catalog.path if isinstance(catalog, Catalog) else Path(catalog or user_catalog_path()).expanduser().resolve()
+    if isinstance(catalog, Catalog):
+        first = catalog.path
+    else:
+        first = Path(catalog or user_catalog_path()).expanduser().resolve()
     searched = [f"{'catalog' if catalog is not None else 'user catalog'} {first}"
                 + ("" if any(c.path == Path(first).resolve() for c in catalogs) else " (no file)")]
     builtin = builtin_catalog_path()

@@ -33,9 +33,10 @@ import math
 import os
 import secrets
 import shutil
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,11 @@ class PutResult:
 
 @dataclass(frozen=True)
 class EntryInfo:
-    """Summary of one stored entry (everything but the points)."""
+    """Summary of one stored entry (everything but the points).
+
+    ``primary`` names the score that defines "better" for the objective and ``maximise`` its
+    direction, as recorded when the entry was stored.
+    """
 
     key: str
     objective: str
@@ -97,6 +102,8 @@ class EntryInfo:
     stored: str
     sha256: str
     catalog: str = ""
+    primary: str = ""
+    maximise: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict."""
@@ -300,7 +307,8 @@ class Catalog:
             with self._open_read():
                 pass  # checks magic and format version
         elif mode == "r":
-            raise CatalogError(f"no catalog file at {self._path}; check the path (or open it with mode='a' to create it)")
+            raise CatalogError(f"no catalog file at {self._path}; check the path "
+                               "(or open it with mode='a' to create it)")
 
     # ------------------------------------------------------------------ basics
     @property
@@ -400,7 +408,7 @@ class Catalog:
         """
         with self._open_read() as f:
             if f is None:
-                key, _ = self._request_key(request)
+                self._request_key(request)  # a malformed request is an error even on an empty catalog
                 return None
             key, group = self._locate(f, request)
             if group is None:
@@ -512,11 +520,15 @@ class Catalog:
         return out
 
     def _info(self, group, key: str) -> EntryInfo:
+        if fmt.POINTS not in group:
+            raise CatalogError(f"entry {key} has no {fmt.POINTS!r} dataset")
         attrs = group.attrs
         return EntryInfo(
             key=key, objective=_attr_str(attrs, "objective"), params=json.loads(_attr_str(attrs, "params")),
             d=int(attrs["d"]), K=int(attrs["K"]), scores=fmt.loads_scores(_attr_str(attrs, "scores")),
-            stored=_attr_str(attrs, "stored"), sha256=_attr_str(attrs, "sha256"), catalog=str(self._path))
+            stored=_attr_str(attrs, "stored"), sha256=_attr_str(attrs, "sha256"), catalog=str(self._path),
+            primary=_attr_str(attrs, "primary") if "primary" in attrs else "",
+            maximise=bool(attrs["maximise"]) if "maximise" in attrs else False)
 
     def info(self, request: "str | tuple") -> EntryInfo | None:
         """Metadata of one entry without reading its points, or None."""
@@ -671,6 +683,7 @@ class Catalog:
             "d": np.int64(d), "K": np.int64(K), "scores": fmt.dumps(scores),
             "provenance": fmt.dumps(meta.get("provenance") or {}),
             "sha256": fmt.points_sha256(points), "stored_by": fmt.generated_by(),
+            "primary": obj.primary, "maximise": np.bool_(obj.maximise),
         }
         if meta.get("certificate") is not None:
             attrs["certificate"] = fmt.dumps(meta["certificate"])
@@ -893,7 +906,8 @@ class Catalog:
         if target == self._path:
             raise InvalidParameterError("path", str(path), "export to a different file than the catalog itself")
         if target.exists() and not overwrite:
-            raise InvalidParameterError("path", str(path), "the file exists; choose another name or pass overwrite=True")
+            raise InvalidParameterError("path", str(path),
+                                        "the file exists; choose another name or pass overwrite=True")
         wanted = list(keys)
         if not wanted:
             raise InvalidParameterError("keys", [], "name at least one key to export")

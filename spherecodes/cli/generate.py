@@ -33,7 +33,6 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
     Example: spherecodes generate riesz -d 3 -K 100 --s 1 --json
     """
     from ..api import generate
-
     from ..objectives import get_objective
     from ..solvers.solve import check_size
 

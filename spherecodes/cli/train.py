@@ -56,8 +56,12 @@ def _plot(result, path: Path) -> None:
 @click.option("--loss", type=click.Choice(_LOSSES), default="ce", show_default=True, help="Training loss.")
 @click.option("--hug-variant", type=click.Choice(_HUG_VARIANTS), default="mhe", show_default=True,
               help="Uniformity measure of --loss hug.")
+@click.option("--hug-relaxed/--hug-exact", "hug_relaxed", default=None,
+              help="HUG intra-class term: relaxed (Eq. 6/8, slides for mgd) or exact (Eq. 5/7/10) "
+                   "[default: the paper's Table 1 choice: relaxed for mhe/mhs, exact for mgd].")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True, help="Adam learning rate.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
+              help="Adam learning rate.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dim", type=click.IntRange(min=2), default=16, show_default=True, help="Feature dimension d.")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
@@ -66,7 +70,7 @@ def _plot(result, path: Path) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PNG",
               help="Write a 2-D plot of the test features (needs matplotlib).")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
-def command(head, proxies, loss, hug_variant, epochs, lr, seed, dim, scale, as_json, plot, no_progress):
+def command(head, proxies, loss, hug_variant, hug_relaxed, epochs, lr, seed, dim, scale, as_json, plot, no_progress):
     """Train a small MLP on scikit-learn's digits with hyperspherical class proxies.
 
     Prints test/train accuracy and neural-collapse metrics (NC1, NC2, NC3, reverse energy).
@@ -89,9 +93,11 @@ def command(head, proxies, loss, hug_variant, epochs, lr, seed, dim, scale, as_j
 
     try:
         result = train(head=head, proxies=proxies, loss=loss, epochs=epochs, lr=lr, seed=seed, feature_dim=dim,
-                       scale=scale, hug_variant=hug_variant, progress=progress)
+                       scale=scale, hug_variant=hug_variant, hug_relaxed=hug_relaxed,
+                       progress=progress)
     except SpherecodesError as exc:
-        raise click.BadParameter(str(exc), param_hint="--proxies" if "proxies" in str(exc) else None) from None
+        # click has validated every other option, so what the library rejects is the proxy specification
+        raise click.BadParameter(str(exc), param_hint="--proxies") from None
     finally:
         if bar is not None:
             bar.close()

@@ -14,7 +14,8 @@ summed over **unordered** pairs (papers often sum over ordered pairs: exactly 2x
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch

@@ -23,7 +23,8 @@ def resolve_device(device: "str | torch.device | None") -> torch.device:
         raise InvalidParameterError("device", device, "use 'cpu', 'cuda', 'cuda:N' or 'auto'") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise InvalidParameterError("device", str(device), "no CUDA device is visible to torch; use 'cpu' or 'auto'")
+            raise InvalidParameterError("device", str(device),
+                                        "no CUDA device is visible to torch; use 'cpu' or 'auto'")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise InvalidParameterError("device", str(device),
                                         f"only {torch.cuda.device_count()} CUDA device(s); use cuda:0..")

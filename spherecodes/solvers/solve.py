@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -73,7 +74,7 @@ def _perturb(parents: torch.Tensor, n_children: int, generator: torch.Generator,
             P = retract(P[None], project_tangent(P[None], noise[None]))[0]
         else:
             # move one to three points to uniformly random positions
-            n_move = 1 + (c // 2) % 3
+            n_move = min(1 + (c // 2) % 3, K)
             idx = torch.randperm(K, generator=generator)[:n_move]
             fresh = torch.randn(n_move, d, generator=generator, dtype=torch.float64)
             P[idx] = fresh / torch.linalg.vector_norm(fresh, dim=1, keepdim=True)
@@ -149,7 +150,8 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
         arr = np.asarray(init, dtype=np.float64)
         arr = arr[None] if arr.ndim == 2 else arr
         if arr.ndim != 3 or arr.shape[1:] != (K, d):
-            raise InvalidParameterError("init", f"array of shape {arr.shape}", f"pass shape ({K}, {d}) or (n, {K}, {d})")
+            raise InvalidParameterError("init", f"array of shape {arr.shape}",
+                                        f"pass shape ({K}, {d}) or (n, {K}, {d})")
         arr = arr / np.linalg.norm(arr, axis=-1, keepdims=True)
         n = min(len(arr), B)
         X0[:n] = torch.from_numpy(arr[:n])

@@ -57,38 +57,10 @@ _CONSTRUCTION_PREFIX = "construction:"
 # ------------------------------------------------------------------------------------ proxies
 
 
-def _simplex_points(d: int, K: int) -> np.ndarray:
-    """Vertices of the regular simplex with K vertices on S^{d-1} (needs K <= d + 1); private fallback.
-
-    Rows e_c - 1/K in R^K span the sum-zero hyperplane; expressed in an orthonormal basis of that
-    hyperplane (K - 1 coordinates, zero-padded to d) and normalised, they have pairwise inner
-    products -1/(K-1). Used only when :func:`spherecodes.construct` is not available.
-    """
-    if K > d + 1:
-        raise InvalidParameterError("K", K, f"a simplex of K points needs d >= K - 1; here d={d}, so use K <= {d + 1}")
-    centred = np.eye(K) - 1.0 / K
-    # orthonormal basis of the sum-zero subspace: the first K - 1 left singular vectors
-    basis = np.linalg.svd(centred)[0][:, : K - 1]
-    coords = centred @ basis  # (K, K-1)
-    pts = np.zeros((K, d))
-    pts[:, : K - 1] = coords
-    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
-    return pts
-
-
 def _construct(name: str, d: int, K: int) -> np.ndarray:
-    try:
-        from .. import construct  # written by the lead; imported lazily to keep training torch-only
-    except ImportError:
-        construct = None
-    if construct is not None:
-        out = construct(name, d, K)
-        return np.array(out.points if isinstance(out, Code) else as_points(out, normalise=True))
-    if name == "simplex":
-        logger.debug("spherecodes.construct is not available; using the private simplex fallback")
-        return _simplex_points(d, K)
-    raise InvalidParameterError("proxies", _CONSTRUCTION_PREFIX + name,
-                                "spherecodes.construct is not available here; only 'construction:simplex' works")
+    from .. import construct  # imported lazily to keep this module torch + code only
+
+    return np.array(construct(name, d, K).points)
 
 
 def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | None = None) -> np.ndarray:
@@ -130,9 +102,11 @@ def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | 
         pts = np.array(as_points(proxies, name="proxies", normalise=True))
     K, d = pts.shape
     if num_classes is not None and K != int(num_classes):
-        raise InvalidParameterError("proxies", f"{K} proxies", f"the task has {num_classes} classes; pass {num_classes} proxies")
+        raise InvalidParameterError("proxies", f"{K} proxies",
+                                    f"the task has {num_classes} classes; pass {num_classes} proxies")
     if dim is not None and d != int(dim):
-        raise InvalidParameterError("proxies", f"proxies in R^{d}", f"the features are in R^{dim}; pass proxies with d={dim}")
+        raise InvalidParameterError("proxies", f"proxies in R^{d}",
+                                    f"the features are in R^{dim}; pass proxies with d={dim}")
     return pts
 
 
@@ -239,7 +213,8 @@ class LearnableProxyHead(_ScaledCosineHead):
         if init is None:
             weight = torch.randn(int(num_classes), int(dim))
         else:
-            weight = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim), dtype=torch.get_default_dtype())
+            weight = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim),
+                                  dtype=torch.get_default_dtype())
         self.weight = nn.Parameter(weight)
 
     @property
@@ -281,7 +256,8 @@ class ClassMeanHead(_ScaledCosineHead):
         if init is None:
             means = F.normalize(torch.randn(int(num_classes), int(dim)), dim=1)
         else:
-            means = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim), dtype=torch.get_default_dtype())
+            means = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim),
+                                 dtype=torch.get_default_dtype())
         self.register_buffer("means", means)
         self.register_buffer("seen", torch.zeros(int(num_classes), dtype=torch.bool))
 

@@ -18,7 +18,7 @@ i.e. twice the unordered sum used elsewhere in spherecodes.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +66,8 @@ def _check_inputs(features: torch.Tensor, proxies: torch.Tensor, labels: torch.T
         raise InvalidParameterError("features", f"shapes {tuple(features.shape)} and {tuple(proxies.shape)}",
                                     "pass features (N, d) and proxies (K, d) with the same d")
     if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
-        raise InvalidParameterError("labels", f"shape {tuple(labels.shape)}", f"pass one label per feature row, shape ({features.shape[0]},)")
+        raise InvalidParameterError("labels", f"shape {tuple(labels.shape)}",
+                                    f"pass one label per feature row, shape ({features.shape[0]},)")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= proxies.shape[0]):
         raise InvalidParameterError("labels", f"range [{int(labels.min())}, {int(labels.max())}]",
                                     f"labels must be class indices in [0, {proxies.shape[0] - 1}]")
@@ -167,7 +168,11 @@ def hug_loss(features: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor
     - relaxed (the MGD-HUG of the HUG slides): -alpha * log det G({w_c}) + beta' * sum_c sum_{i in A_c} |x_i - w_c|.
 
     The inter-class term uses all K proxies; the intra-class sums run over the classes present in the
-    batch. ``relaxed=None`` picks the form used in the paper's experiments (Table 1): Eq. 6 for mhe,
+    batch. Note on Eq. (10): det G(group) vanishes as soon as *two* members of the group coincide, so on
+    mini-batches with two or more samples of a class it is minimised by collapsing features onto each
+    other anywhere on the sphere, not onto w_c; training with it as printed collapses all classes
+    (``bench/training.py``: chance accuracy on digits). The relaxed MGD form does not have this problem.
+    ``relaxed=None`` picks the form used in the paper's experiments (Table 1): Eq. 6 for mhe,
     Eq. 8 for mhs, Eq. 10 for mgd. The paper gives no values of alpha, beta or epsilon; the defaults
     (1, 1, 1) are ours.
 
@@ -242,7 +247,8 @@ def hug_loss(features: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor
 
 
 def hinge_logits(features: torch.Tensor, proxies: torch.Tensor, labels: torch.Tensor, *,
-                 tau_plus: "float | torch.Tensor" = HINGECE_TAU_PLUS, tau_minus: "float | torch.Tensor" = HINGECE_TAU_MINUS,
+                 tau_plus: "float | torch.Tensor" = HINGECE_TAU_PLUS,
+                 tau_minus: "float | torch.Tensor" = HINGECE_TAU_MINUS,
                  bias: torch.Tensor | None = None) -> torch.Tensor:
     """Hinge logits of HingeCE (Eq. 8 of the HingeCE paper), shape (N, K).
 
@@ -266,7 +272,9 @@ def hinge_logits(features: torch.Tensor, proxies: torch.Tensor, labels: torch.Te
     """
     _check_inputs(features, proxies, labels)
     inner = features @ proxies.t()
-    bound = torch.linalg.vector_norm(features, dim=1).detach()[:, None] * torch.linalg.vector_norm(proxies, dim=1)[None, :]
+    # sg(|u|) |w_k|: only the feature norm is detached
+    bound = (torch.linalg.vector_norm(features, dim=1).detach()[:, None]
+             * torch.linalg.vector_norm(proxies, dim=1)[None, :])
     cos_plus = torch.cos(torch.as_tensor(tau_plus, dtype=inner.dtype, device=inner.device))
     cos_minus = torch.cos(torch.as_tensor(tau_minus, dtype=inner.dtype, device=inner.device))
     positive = torch.minimum(inner, bound * cos_plus)
@@ -325,13 +333,15 @@ def mhe_regulariser(weights: torch.Tensor, s: float = 2.0, labels: torch.Tensor 
     Tensor, scalar.
     """
     if weights.ndim != 2 or weights.shape[0] < 2:
-        raise InvalidParameterError("weights", f"shape {tuple(weights.shape)}", "pass an (N, d) matrix with N >= 2 neurons")
+        raise InvalidParameterError("weights", f"shape {tuple(weights.shape)}",
+                                    "pass an (N, d) matrix with N >= 2 neurons")
     w = F.normalize(weights, dim=1)
     N = w.shape[0]
     if labels is None:
         return _energy(w, s) / (N * (N - 1))
     if labels.ndim != 1 or (labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= N)):
-        raise InvalidParameterError("labels", f"shape {tuple(labels.shape)}", f"pass a 1-D tensor of class indices in [0, {N - 1}]")
+        raise InvalidParameterError("labels", f"shape {tuple(labels.shape)}",
+                                    f"pass a 1-D tensor of class indices in [0, {N - 1}]")
     m = labels.shape[0]
     diff = w[labels][:, None, :] - w[None, :, :]  # (m, N, d)
     others = ~F.one_hot(labels, N).bool()  # j != y_i
@@ -370,7 +380,8 @@ class HUGLoss(nn.Module):
 class HingeCELoss(nn.Module):
     """Module form of :func:`hinge_ce`: ``forward(features, proxies, labels)``."""
 
-    def __init__(self, tau_plus: float = HINGECE_TAU_PLUS, tau_minus: float = HINGECE_TAU_MINUS, reduction: str = "mean"):
+    def __init__(self, tau_plus: float = HINGECE_TAU_PLUS, tau_minus: float = HINGECE_TAU_MINUS,
+                 reduction: str = "mean"):
         super().__init__()
         self.tau_plus = tau_plus
         self.tau_minus = tau_minus

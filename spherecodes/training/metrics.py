@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 
-__all__ = ["nc_metrics", "one_vs_rest_distances", "reverse_energy", "project_simplex"]
+__all__ = ["nc_metrics", "one_vs_rest_distances", "reverse_energy"]
 
 
 def _as_array(x: Any, name: str) -> np.ndarray:
@@ -37,84 +37,65 @@ def _as_labels(labels: Any, n: int) -> np.ndarray:
         labels = labels.detach().cpu().numpy()
     y = np.asarray(labels)
     if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer) or (n and y.min() < 0):
-        raise InvalidParameterError("labels", f"array of shape {y.shape}", f"pass {n} non-negative integer class indices")
+        raise InvalidParameterError("labels", f"array of shape {y.shape}",
+                                    f"pass {n} non-negative integer class indices")
     return y.astype(np.int64)
 
 
-def project_simplex(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection of v (n,) onto the probability simplex {l >= 0, sum l = 1} (sort-based, exact)."""
-    u = np.sort(v)[::-1]
-    css = np.cumsum(u) - 1.0
-    idx = np.arange(1, v.size + 1)
-    rho = np.nonzero(u - css / idx > 0)[0][-1]
-    theta = css[rho] / (rho + 1.0)
-    return np.maximum(v - theta, 0.0)
+def _affine_minimiser(V: np.ndarray) -> np.ndarray:
+    """Weights a (sum a = 1) minimising |a @ V| over the affine hull of the rows of V (KKT system, lstsq)."""
+    m = V.shape[0]
+    kkt = np.zeros((m + 1, m + 1))
+    kkt[:m, :m] = V @ V.T
+    kkt[:m, m] = 1.0
+    kkt[m, :m] = 1.0
+    rhs = np.zeros(m + 1)
+    rhs[m] = 1.0
+    return np.linalg.lstsq(kkt, rhs, rcond=None)[0][:m]
 
 
 def _min_norm_in_hull(p: np.ndarray, Q: np.ndarray, tol: float, max_iter: int) -> float:
-    """dist(p, conv(rows of Q)) by accelerated projected gradient on the simplex, then a support polish.
+    """dist(p, conv(rows of Q)) by Wolfe's minimum-norm-point algorithm (a fully corrective Frank-Wolfe).
 
-    Minimises f(l) = |p - Q^T l|^2 over the simplex with FISTA (step 1/L, L = 2 lambda_max(Q Q^T),
-    restarting momentum when f increases), stopping when the Frank-Wolfe gap
-    g(l) = <grad f(l), l> - min_j grad f(l)_j (an upper bound on f(l) - f*) is below ``tol``.
-    Then the equality-constrained least squares on the support of l is solved exactly and kept if it
-    is feasible and better. A gap of tol bounds the distance error by sqrt(tol).
+    With v_j = q_j - p, find the point x of conv{v_j} nearest the origin. Major step (Frank-Wolfe):
+    take j minimising <x, v_j>; stop when |x|^2 - <x, v_j> <= tol * max_j |v_j|^2 (this Frank-Wolfe gap
+    bounds |x|^2 - |x*|^2). Minor steps: move to the minimiser over the affine hull of the active set,
+    cut back to the simplex and drop vertices whose weight reaches 0, until the affine minimiser lies
+    inside (Wolfe 1976, "Finding the nearest point in a polytope"). Finite on exact arithmetic; the
+    iteration cap guards against cycling from rounding.
     """
-    n = Q.shape[0]
-    if n == 1:
-        return float(np.linalg.norm(p - Q[0]))
-    G = Q @ Q.T  # (n, n)
-    b = Q @ p  # (n,)
-    pp = float(p @ p)
-    L = 2.0 * float(np.linalg.eigvalsh(G)[-1]) or 1.0
-
-    def f(l: np.ndarray) -> float:
-        return max(pp - 2.0 * float(b @ l) + float(l @ G @ l), 0.0)
-
-    def grad(l: np.ndarray) -> np.ndarray:
-        return 2.0 * (G @ l - b)
-
-    lam = np.full(n, 1.0 / n)
-    y = lam.copy()
-    t = 1.0
-    f_lam = f(lam)
+    V = Q - p  # (n, d)
+    n = V.shape[0]
+    scale = float(np.max(np.sum(V * V, axis=1))) or 1.0
+    j0 = int(np.argmin(np.sum(V * V, axis=1)))
+    active = [j0]
+    lam = np.array([1.0])
+    x = V[j0].copy()
     for _ in range(max_iter):
-        g = grad(lam)
-        if float(g @ lam - g.min()) <= tol:
+        scores = V @ x
+        j = int(np.argmin(scores))
+        if float(x @ x) - float(scores[j]) <= tol * scale or j in active:
             break
-        new = project_simplex(y - grad(y) / L)
-        f_new = f(new)
-        if f_new > f_lam:  # adaptive restart keeps the iteration monotone
-            y, t = lam.copy(), 1.0
-            continue
-        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-        y = new + ((t - 1.0) / t_next) * (new - lam)
-        lam, f_lam, t = new, f_new, t_next
-    # Polish: on the support S, minimise |p - Q_S^T l|^2 s.t. sum l = 1 via its KKT system.
-    support = np.nonzero(lam > 1e-10)[0]
-    if support.size:
-        GS = G[np.ix_(support, support)]
-        kkt = np.zeros((support.size + 1, support.size + 1))
-        kkt[:-1, :-1] = 2.0 * GS
-        kkt[:-1, -1] = 1.0
-        kkt[-1, :-1] = 1.0
-        rhs = np.concatenate([2.0 * b[support], [1.0]])
-        try:
-            sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
-            if np.all(sol >= -1e-14):
-                cand = np.zeros(n)
-                cand[support] = np.maximum(sol, 0.0)
-                cand /= cand.sum()
-                f_cand = f(cand)
-                if f_cand < f_lam:
-                    lam, f_lam = cand, f_cand
-        except np.linalg.LinAlgError:
-            pass
-    # Recompute from the point itself, which is more accurate than pp - 2 b.l + l.G.l near 0.
-    return float(np.linalg.norm(p - Q.T @ lam))
+        active.append(j)
+        lam = np.append(lam, 0.0)
+        for _minor in range(n + 1):
+            alpha = _affine_minimiser(V[active])
+            if np.all(alpha > 1e-14):
+                lam = alpha
+                break
+            # largest step from lam towards alpha that keeps every weight >= 0
+            neg = alpha <= 1e-14
+            theta = float(np.min(lam[neg] / (lam[neg] - alpha[neg])))
+            lam = (1.0 - theta) * lam + theta * alpha
+            keep = lam > 1e-14
+            keep[np.argmin(np.where(neg, lam, np.inf))] = False  # drop at least the vertex that hit 0
+            active = [a for a, k in zip(active, keep) if k]
+            lam = lam[keep] / lam[keep].sum()
+        x = lam @ V[active]
+    return float(np.linalg.norm(x))
 
 
-def one_vs_rest_distances(points: Any, *, tol: float = 1e-13, max_iter: int = 20_000) -> np.ndarray:
+def one_vs_rest_distances(points: Any, *, tol: float = 1e-14, max_iter: int = 1000) -> np.ndarray:
     """dist(p_k, conv{p_j : j != k}) for every row k (softmax-code paper, Def. 2.1), shape (K,).
 
     Parameters
@@ -122,10 +103,11 @@ def one_vs_rest_distances(points: Any, *, tol: float = 1e-13, max_iter: int = 20
     points : array_like (K, d)
         Usually unit vectors (normalised class means or proxies); any rows work.
     tol : float
-        Frank-Wolfe-gap tolerance on the squared distance; the distance error is at most sqrt(tol)
-        (about 3e-7 for the default), typically far less after the support polish.
+        Frank-Wolfe-gap tolerance on the squared distance, relative to max_j |p_j - p_k|^2 (<= 4 for
+        unit rows); the distance error is at most sqrt(4 tol) (2e-7 for the default) and in practice
+        at rounding level, since the active-set solve is exact once the support is found.
     max_iter : int
-        Iteration cap of the projected-gradient solve per point.
+        Cap on major iterations per point.
 
     Notes
     -----
@@ -208,7 +190,8 @@ def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bo
     K = int(num_classes) if num_classes is not None else int(y.max()) + 1
     counts = np.bincount(y, minlength=K)
     if counts.size > K or np.any(counts == 0):
-        raise InvalidParameterError("labels", f"class counts {counts.tolist()}", f"every class 0..{K - 1} needs at least one sample")
+        raise InvalidParameterError("labels", f"class counts {counts.tolist()}",
+                                    f"every class 0..{K - 1} needs at least one sample")
     if normalise:
         norms = np.linalg.norm(H, axis=1)
         if np.any(norms == 0):
@@ -246,7 +229,8 @@ def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bo
     if weights is not None:
         W = _as_array(weights, "weights")
         if W.shape != (K, d):
-            raise InvalidParameterError("weights", f"array of shape {W.shape}", f"pass ({K}, {d}) classifier weights, row c for class c")
+            raise InvalidParameterError("weights", f"array of shape {W.shape}",
+                                        f"pass ({K}, {d}) classifier weights, row c for class c")
         out["nc3"] = float(np.linalg.norm(W / np.linalg.norm(W) - M / np.linalg.norm(M)))
     out["reverse_energy"] = reverse_energy(H, y)
     out["reverse_energy_mean"] = reverse_energy(H, y, mean=True)

@@ -1,0 +1,53 @@
+"""Shared helpers for the benchmark scripts: reference tables, CSV writing, table printing."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+
+
+def shared_reference(name: str) -> Path:
+    """Path of a file in ../shared/reference (beside the repository)."""
+    return REPO.parent / "shared" / "reference" / name
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_csv(name: str, rows: list[dict]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def print_table(rows: list[dict], floatfmt: str = ".6g") -> None:
+    """Print rows (dicts with the same keys) as an aligned text table."""
+    if not rows:
+        print("(no rows)")
+        return
+    keys = list(rows[0])
+
+    def fmt(v):
+        if isinstance(v, float):
+            return format(v, floatfmt)
+        return str(v)
+
+    cells = [[fmt(r[k]) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    print("  ".join(k.rjust(w) for k, w in zip(keys, widths)))
+    for c in cells:
+        print("  ".join(v.rjust(w) for v, w in zip(c, widths)))
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")

@@ -1,0 +1,220 @@
+"""``spherecodes catalog ...``: list, show, verify, merge, export, import, remove and locate catalogs.
+
+Every subcommand takes ``--catalog PATH`` (default: the user catalog, ``$SPHERECODES_CATALOG``
+or the platform data directory); read-only ones also take ``--builtin`` to read the catalog
+shipped with the package. Bad input exits with status 2 and a one-line message; ``verify``
+exits with status 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..catalog.format import dumps
+from ..catalog.locations import builtin_catalog_path, user_catalog_path
+from ..errors import CatalogError, InvalidParameterError
+
+__all__ = ["command", "cli_errors", "catalog_option", "open_catalog"]
+
+
+def cli_errors(func: Callable) -> Callable:
+    """Turn the library's input and catalog errors into a one-line click.UsageError (exit status 2)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..catalog.lookup import LookupMiss
+
+        try:
+            return func(*args, **kwargs)
+        except LookupMiss as exc:
+            # not a usage error: the request is fine, the code is just not stored (exit status 1)
+            raise click.ClickException(str(exc)) from None
+        except (InvalidParameterError, CatalogError) as exc:
+            raise click.UsageError(" ".join(str(exc).split())) from None
+
+    return wrapper
+
+
+def catalog_option(func: Callable) -> Callable:
+    """The ``--catalog PATH`` option shared by every catalog command."""
+    return click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
+                        help="Catalog file (default: $SPHERECODES_CATALOG or the user data directory).")(func)
+
+
+def _builtin_option(func: Callable) -> Callable:
+    return click.option("--builtin", is_flag=True, help="Read the built-in catalog shipped with spherecodes.")(func)
+
+
+def open_catalog(catalog_path: str | None, *, builtin: bool = False, write: bool = False):
+    """The Catalog a command works on; reading a user catalog that does not exist yet gives an empty one."""
+    from ..catalog.store import Catalog
+
+    if builtin:
+        if catalog_path:
+            raise click.UsageError("pass either --catalog or --builtin, not both")
+        path = builtin_catalog_path()
+        if not path.is_file():
+            raise click.UsageError(f"the built-in catalog is not installed ({path}); "
+                                   "build it with scripts/build_builtin_catalog.py")
+        return Catalog(path, "r")
+    path = Path(catalog_path).expanduser() if catalog_path else user_catalog_path()
+    return Catalog(path, "a" if (write or not path.exists()) else "r")
+
+
+def _fmt_scores(scores: dict[str, float], primary: str = "") -> str:
+    names = sorted(scores, key=lambda n: (n != primary, n))
+    return "  ".join(f"{n}={scores[n]:.12g}" for n in names)
+
+
+@click.group("catalog")
+def command() -> None:
+    """Inspect and maintain code catalogs (HDF5 files of precomputed codes)."""
+
+
+@command.command("list")
+@click.option("--objective", default=None, help="Only this objective.")
+@click.option("-d", "d", type=click.IntRange(min=2), default=None, help="Only this ambient dimension d.")
+@click.option("-K", "K", type=click.IntRange(min=1), default=None, help="Only this number of points K.")
+@click.option("--pattern", default=None, help="Shell-style pattern on the key, e.g. 'riesz*s=2*'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@catalog_option
+@_builtin_option
+@cli_errors
+def list_cmd(objective, d, K, pattern, as_json, catalog_path, builtin) -> None:
+    """List stored codes: key, primary score and date stored."""
+    cat = open_catalog(catalog_path, builtin=builtin)
+    entries = cat.list(objective=objective, d=d, K=K, pattern=pattern)
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=1))
+        return
+    if not entries:
+        click.echo(f"no entries in {cat.path}" + ("" if cat.path.exists() else " (no file yet)"), err=True)
+        return
+    width = max(len(e.key) for e in entries)
+    for e in entries:
+        score = f"{e.primary}={e.scores[e.primary]:.12g}" if e.primary in e.scores else _fmt_scores(e.scores)
+        click.echo(f"{e.key:<{width}}  {score}  {e.stored}")
+    click.echo(f"{len(entries)} entries in {cat.path}", err=True)
+
+
+@command.command("show")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print metadata (and points with --points) as JSON.")
+@click.option("--points", "with_points", is_flag=True, help="Also print the points, one row per line.")
+@catalog_option
+@_builtin_option
+@cli_errors
+def show_cmd(key, as_json, with_points, catalog_path, builtin) -> None:
+    """Show one stored code: parameters, scores, provenance (and points)."""
+    cat = open_catalog(catalog_path, builtin=builtin)
+    code = cat.get(key)
+    if code is None:
+        raise click.UsageError(f"no entry {key} in {cat.path}; see `spherecodes catalog list`")
+    info = cat.info(key)
+    meta = code.metadata()
+    meta["key"] = code.key
+    if info is not None:
+        meta.update(stored=info.stored, sha256=info.sha256, primary=info.primary)
+    if as_json:
+        if with_points:
+            meta["points"] = code.points.tolist()
+        click.echo(dumps(meta))
+        return
+    click.echo(f"key:        {code.key}")
+    click.echo(f"catalog:    {cat.path}")
+    click.echo(f"objective:  {code.objective}  params: {json.dumps(meta['params'], sort_keys=True)}")
+    click.echo(f"d, K:       {code.d}, {code.K}")
+    click.echo(f"scores:     {_fmt_scores(dict(code.scores), meta.get('primary', ''))}")
+    click.echo(f"stored:     {meta.get('stored', '')}  sha256: {meta.get('sha256', '')}")
+    click.echo(f"provenance: {json.dumps(meta['provenance'], sort_keys=True)}")
+    if meta.get("certificate") is not None:
+        click.echo(f"certificate: {json.dumps(meta['certificate'], sort_keys=True)}")
+    if with_points:
+        np.savetxt(sys.stdout, code.points, fmt="%.17g")
+
+
+@command.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@catalog_option
+@_builtin_option
+@cli_errors
+def verify_cmd(as_json, catalog_path, builtin) -> None:
+    """Check every entry (checksum, unit norms, finiteness, scores); exit status 1 on any failure."""
+    cat = open_catalog(catalog_path, builtin=builtin)
+    report = cat.verify()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=1))
+    else:
+        for e in report.failures:
+            click.echo(f"FAIL {e.key}: {'; '.join(e.problems)}")
+        click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@command.command("merge")
+@click.argument("other", type=click.Path(exists=True, dir_okay=False))
+@catalog_option
+@cli_errors
+def merge_cmd(other, catalog_path) -> None:
+    """Put every entry of catalog OTHER into this catalog, keeping the better code per key."""
+    cat = open_catalog(catalog_path, write=True)
+    counts = cat.merge(other)
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f"  -> {cat.path}")
+
+
+@command.command("export")
+@click.argument("keys", nargs=-1, required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="New catalog file to write.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@catalog_option
+@_builtin_option
+@cli_errors
+def export_cmd(keys, out, force, catalog_path, builtin) -> None:
+    """Write the entries KEY... to a new catalog file (checksums verified)."""
+    cat = open_catalog(catalog_path, builtin=builtin)
+    path = cat.export(list(keys), out, overwrite=force)
+    click.echo(f"exported {len(keys)} entries to {path}")
+
+
+@command.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@catalog_option
+@cli_errors
+def import_cmd(file, catalog_path) -> None:
+    """Put the codes of FILE (a catalog .h5, or a .npz from Code.save) into this catalog."""
+    cat = open_catalog(catalog_path, write=True)
+    counts = cat.import_(file)
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f"  -> {cat.path}")
+
+
+@command.command("remove")
+@click.argument("key")
+@catalog_option
+@cli_errors
+def remove_cmd(key, catalog_path) -> None:
+    """Delete the entry KEY (also works on entries that verify reports as unreadable)."""
+    cat = open_catalog(catalog_path, write=True)
+    if not cat.remove(key):
+        raise click.UsageError(f"no entry {key} in {cat.path}; see `spherecodes catalog list`")
+    click.echo(f"removed {key}")
+
+
+@command.command("path")
+@catalog_option
+@_builtin_option
+@cli_errors
+def path_cmd(catalog_path, builtin) -> None:
+    """Print the catalog path that the other commands use (--builtin: the shipped catalog's path)."""
+    if builtin:
+        click.echo(str(builtin_catalog_path()))
+    else:
+        click.echo(str(Path(catalog_path).expanduser() if catalog_path else user_catalog_path()))

@@ -1,0 +1,154 @@
+"""Tests of spherecodes.catalog.lookup and spherecodes.catalog.locations."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spherecodes.catalog import Catalog, LookupMiss, lookup
+from spherecodes.catalog.locations import builtin_catalog_path, user_catalog_path
+from spherecodes.code import Code
+from spherecodes.errors import InvalidParameterError, SpherecodesError, UnknownNameError
+from spherecodes.keys import make_key
+from spherecodes.objectives import get_objective
+
+RIESZ = get_objective("riesz")
+# the package exports the function `lookup`, which hides the submodule of the same name as an attribute
+lookup_mod = importlib.import_module("spherecodes.catalog.lookup")
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """User catalog in tmp_path; the built-in catalog replaced by a tmp path that does not exist."""
+    monkeypatch.setenv("SPHERECODES_CATALOG", str(tmp_path / "user.h5"))
+    monkeypatch.setattr(lookup_mod, "builtin_catalog_path", lambda: tmp_path / "builtin.h5")
+    return tmp_path
+
+
+def riesz_code(d, K, seed=0, **params):
+    x = np.random.default_rng(seed).standard_normal((K, d))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return Code(points=x, objective="riesz", params=params)
+
+
+def key_of(d, K, **params):
+    return make_key("riesz", RIESZ.normalise_params(**params), d, K)
+
+
+# ------------------------------------------------------------------ locations
+def test_user_catalog_path_env_and_default(monkeypatch, tmp_path):
+    assert user_catalog_path() == tmp_path / "user.h5"
+    monkeypatch.setenv("SPHERECODES_CATALOG", "~/somewhere/cat.h5")
+    assert user_catalog_path() == Path.home() / "somewhere" / "cat.h5"
+    import platformdirs
+
+    default = Path(platformdirs.user_data_dir("spherecodes")) / "catalog.h5"
+    monkeypatch.setenv("SPHERECODES_CATALOG", "")
+    assert user_catalog_path() == default
+    monkeypatch.delenv("SPHERECODES_CATALOG")
+    assert user_catalog_path() == default
+
+
+def test_builtin_catalog_path_is_inside_the_package():
+    import spherecodes
+
+    assert builtin_catalog_path() == Path(spherecodes.__file__).resolve().parent / "data" / "builtin_catalog.h5"
+
+
+# ------------------------------------------------------------------ hits
+def test_lookup_hits_the_user_catalog_with_normalised_params(tmp_path):
+    code = riesz_code(3, 7, seed=1)
+    Catalog(tmp_path / "user.h5").put(code)
+    for kwargs in ({}, {"s": 1}, {"s": "1.0"}, {"metric": "euclidean", "half_space": "false"}):
+        got = lookup("riesz", 3, 7, **kwargs)
+        assert np.array_equal(got.points, code.points)
+        assert got.key == key_of(3, 7)
+
+
+def test_lookup_order_user_then_builtin(tmp_path):
+    builtin = Catalog(tmp_path / "builtin.h5")
+    only_builtin = riesz_code(3, 5, seed=2)
+    in_both_builtin = riesz_code(3, 6, seed=3)
+    builtin.put_many([only_builtin, in_both_builtin])
+    user_version = riesz_code(3, 6, seed=4)
+    Catalog(tmp_path / "user.h5").put(user_version)
+    assert np.array_equal(lookup("riesz", 3, 5).points, only_builtin.points)
+    assert np.array_equal(lookup("riesz", 3, 6).points, user_version.points)
+    # an explicit catalog replaces the user one; the built-in one is still searched
+    other = Catalog(tmp_path / "other.h5")
+    assert np.array_equal(lookup("riesz", 3, 6, catalog=other).points, in_both_builtin.points)
+    assert np.array_equal(lookup("riesz", 3, 6, catalog=tmp_path / "missing.h5").points, in_both_builtin.points)
+
+
+# ------------------------------------------------------------------ misses
+def test_miss_lists_nearest_keys_and_the_command(tmp_path):
+    cat = Catalog(tmp_path / "user.h5")
+    cat.put_many([riesz_code(3, K, seed=K) for K in (4, 8, 10, 40)]
+                 + [riesz_code(5, 9, seed=5), riesz_code(3, 9, seed=6, s=2.0)])
+    with pytest.raises(LookupMiss) as info:
+        lookup("riesz", 3, 9)
+    miss = info.value
+    assert isinstance(miss, KeyError) and isinstance(miss, SpherecodesError)
+    assert miss.key == key_of(3, 9)
+    # same objective and params only (the s=2 entry is not "nearby"), nearest first in
+    # |log(d'/d)| + |log(K'/K)|: K=10 (0.105) before K=8 (0.118), then d=5 (0.51), K=4 (0.81), K=40 (1.49)
+    assert miss.nearby == [key_of(3, 10), key_of(3, 8), key_of(5, 9), key_of(3, 4), key_of(3, 40)]
+    assert key_of(3, 9, s=2.0) not in miss.nearby
+    text = str(miss)
+    assert "\n" not in text and key_of(3, 8) in text
+    assert miss.command == "spherecodes generate riesz -d 3 -K 9"
+    assert miss.command in text and "--compute" in text
+    assert str(tmp_path / "user.h5") in text and "built-in catalog (not installed)" in text
+
+
+def test_miss_command_carries_non_default_params(tmp_path):
+    with pytest.raises(LookupMiss) as info:
+        lookup("riesz", 4, 20, s=2, metric="geodesic")
+    assert info.value.command == "spherecodes generate riesz -d 4 -K 20 --param metric=geodesic --param s=2"
+    assert info.value.nearby == []
+    assert "no codes stored" in str(info.value) and "(no file)" in str(info.value)
+
+
+def test_miss_mentions_other_parameter_sets(tmp_path):
+    Catalog(tmp_path / "user.h5").put(riesz_code(3, 9, seed=6, s=2.0))
+    with pytest.raises(LookupMiss) as info:
+        lookup("riesz", 3, 9)
+    assert key_of(3, 9, s=2.0).split("/")[0] in str(info.value)
+
+
+def test_bad_requests_raise_invalid_parameter():
+    with pytest.raises(UnknownNameError):
+        lookup("no_such_objective", 3, 4)
+    with pytest.raises(InvalidParameterError, match="d"):
+        lookup("riesz", 1, 4)
+    with pytest.raises(InvalidParameterError, match="K"):
+        lookup("riesz", 3, 2.5)
+    with pytest.raises(InvalidParameterError):
+        lookup("riesz", 3, 4, metric="manhattan")
+
+
+# ------------------------------------------------------------------ compute
+def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_generate(objective, d, K, **params):
+        calls.append((objective, d, K, params))
+        return riesz_code(d, K, seed=11, **params)
+
+    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
+    made = lookup("riesz", 3, 11, compute=True, s=2)
+    assert calls == [("riesz", 3, 11, RIESZ.normalise_params(s=2))]
+    assert np.array_equal(made.points, riesz_code(3, 11, seed=11).points)
+    stored = Catalog(tmp_path / "user.h5", "r").get(key_of(3, 11, s=2))
+    assert np.array_equal(stored.points, made.points)
+    again = lookup("riesz", 3, 11, compute=True, s=2)
+    assert len(calls) == 1 and np.array_equal(again.points, made.points)
+    # with an explicit catalog the result goes there
+    lookup("riesz", 3, 12, compute=True, catalog=tmp_path / "mine.h5")
+    assert Catalog(tmp_path / "mine.h5", "r").get(key_of(3, 12)) is not None
+    assert Catalog(tmp_path / "user.h5", "r").get(key_of(3, 12)) is None

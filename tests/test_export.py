@@ -1,0 +1,208 @@
+"""Tests for spherecodes.export (tensors, proxy files, class assignment) and the ``export`` command."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from spherecodes.cli.export import command as export_command
+from spherecodes.code import Code
+from spherecodes.errors import InvalidParameterError
+from spherecodes.export import (
+    _swap_deltas,
+    assign_classes,
+    assignment_objective,
+    class_similarity_from_confusion,
+    class_similarity_from_means,
+    load_proxies,
+    save_proxies,
+    to_tensor,
+)
+
+
+def random_unit(K: int, d: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(size=(K, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def brute_objective(S: np.ndarray, P: np.ndarray, perm) -> float:
+    return sum(S[a, b] * float(P[perm[a]] @ P[perm[b]]) for a in range(len(perm)) for b in range(len(perm)))
+
+
+# ------------------------------------------------------------------------------ tensors, files
+
+
+def test_to_tensor_from_code_and_array():
+    P = random_unit(5, 3)
+    t = to_tensor(Code(points=P))
+    assert t.dtype == torch.float32 and t.shape == (5, 3) and not t.requires_grad
+    assert torch.allclose(t, torch.tensor(P, dtype=torch.float32))
+    t64 = to_tensor(P, dtype=torch.float64)
+    assert t64.dtype == torch.float64 and np.array_equal(t64.numpy(), P)
+    with pytest.raises(InvalidParameterError, match="unit norm"):
+        to_tensor(P * 2.0)
+
+
+@pytest.mark.parametrize("fmt", ["pt", "npy", "npz"])
+def test_save_and_load_roundtrip_with_permutation(tmp_path, fmt):
+    P = random_unit(6, 4, seed=1)
+    code = Code(points=P, objective="riesz", params={"s": 1.0})
+    perm = np.array([2, 0, 1, 5, 4, 3])
+    path = save_proxies(code, tmp_path / f"proxies.{fmt}", permutation=perm)
+    assert path.exists() and path.suffix == f".{fmt}"
+    assert np.array_equal(load_proxies(path), P[perm])
+
+
+def test_pt_file_holds_proxies_and_metadata(tmp_path):
+    P = random_unit(4, 3, seed=2)
+    code = Code(points=P, objective="riesz", params={"s": 1.0, "metric": "euclidean"})
+    path = save_proxies(code, tmp_path / "p.pt", permutation=[3, 2, 1, 0])
+    obj = torch.load(path, weights_only=True)
+    assert set(obj) == {"proxies", "metadata"}
+    assert obj["proxies"].shape == (4, 3) and obj["proxies"].dtype == torch.float64
+    assert obj["metadata"]["permutation"] == [3, 2, 1, 0]
+    assert obj["metadata"]["key"] == code.key and obj["metadata"]["K"] == 4
+
+
+def test_npz_file_is_a_code_file(tmp_path):
+    P = random_unit(4, 3, seed=3)
+    path = save_proxies(P, tmp_path / "p.npz", permutation=[1, 0, 2, 3])
+    loaded = Code.load(path)
+    assert np.array_equal(loaded.points, P[[1, 0, 2, 3]])
+    with np.load(path) as data:
+        assert json.loads(str(data["metadata"]))["permutation"] == [1, 0, 2, 3]
+
+
+def test_save_rejects_bad_format_and_permutation(tmp_path):
+    P = random_unit(4, 3)
+    with pytest.raises(InvalidParameterError, match="format"):
+        save_proxies(P, tmp_path / "p.txt")
+    with pytest.raises(InvalidParameterError, match="permutation"):
+        save_proxies(P, tmp_path / "p.npy", permutation=[0, 1, 1, 2])
+    with pytest.raises(InvalidParameterError, match="does not exist"):
+        load_proxies(tmp_path / "missing.pt")
+
+
+# ---------------------------------------------------------------------------- class assignment
+
+
+def test_swap_deltas_match_recomputation():
+    rng = np.random.default_rng(0)
+    K = 7
+    S = rng.normal(size=(K, K))
+    S = S + S.T
+    H = rng.normal(size=(K, K))
+    H = H + H.T  # general symmetric H, diagonal not constant
+    delta = _swap_deltas(S, H)
+    base = np.sum(S * H)
+    for a, b in itertools.permutations(range(K), 2):
+        sigma = np.arange(K)
+        sigma[[a, b]] = sigma[[b, a]]
+        assert delta[a, b] == pytest.approx(np.sum(S * H[np.ix_(sigma, sigma)]) - base, abs=1e-10)
+
+
+def test_objective_matches_double_sum():
+    P = random_unit(5, 3, seed=4)
+    S = np.random.default_rng(5).normal(size=(5, 5))  # not symmetric: only its symmetric part matters
+    perm = [4, 2, 0, 1, 3]
+    assert assignment_objective(S, P, perm) == pytest.approx(brute_objective(S, P, perm), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_assignment_never_worse_than_identity(seed):
+    K, d = 12, 3
+    P = random_unit(K, d, seed=seed)
+    S = np.random.default_rng(100 + seed).uniform(size=(K, K))
+    result = assign_classes(P, S, restarts=3, seed=seed)
+    assert result.objective_value >= result.identity_value
+    assert result.identity_value == pytest.approx(brute_objective(S, P, range(K)), rel=1e-12)
+    assert result.objective_value == pytest.approx(brute_objective(S, P, result.permutation), rel=1e-12)
+    assert sorted(result.permutation.tolist()) == list(range(K))
+    assert result.improvement >= 0 and result.iterations >= 0
+
+
+def test_assignment_finds_the_planted_optimum():
+    K, d = 9, 3
+    P = random_unit(K, d, seed=7)  # generic points: the Gram matrix has no symmetry
+    planted = np.random.default_rng(8).permutation(K)
+    S = (P @ P.T)[np.ix_(planted, planted)]  # S_ab = <w_planted(a), w_planted(b)>
+    # sum S_ab H_ab <= |S|_F |H|_F = |G|_F^2, with equality only at H = S, i.e. perm = planted
+    result = assign_classes(P, S, restarts=4, seed=0)
+    assert np.array_equal(result.permutation, planted)
+    assert result.objective_value == pytest.approx(np.sum((P @ P.T) ** 2), rel=1e-12)
+    assert result.objective_value > result.identity_value
+    assert np.array_equal(result.apply(P), P[planted])
+
+
+def test_assignment_reaches_brute_force_optimum_on_small_instances():
+    K = 6
+    for seed in range(3):
+        P = random_unit(K, 2, seed=seed)
+        S = class_similarity_from_confusion(np.random.default_rng(seed).integers(0, 20, size=(K, K)))
+        best = max(assignment_objective(S, P, perm) for perm in itertools.permutations(range(K)))
+        assert assign_classes(P, S, restarts=8, seed=0).objective_value == pytest.approx(best, rel=1e-12)
+
+
+def test_identity_is_kept_when_nothing_improves():
+    P = random_unit(5, 3)
+    result = assign_classes(P, np.zeros((5, 5)))
+    assert np.array_equal(result.permutation, np.arange(5))
+    assert result.objective_value == result.identity_value == 0.0
+
+
+def test_similarity_helpers():
+    C = np.array([[8, 2, 0], [4, 4, 0], [0, 0, 5]], dtype=float)
+    S = class_similarity_from_confusion(C)
+    assert np.allclose(S, [[0, (0.2 + 0.5) / 2, 0], [(0.2 + 0.5) / 2, 0, 0], [0, 0, 0]])
+    M = np.array([[1.0, 0, 0], [1.0, 1.0, 0], [0, 0, 2.0]])
+    Sm = class_similarity_from_means(M)
+    assert Sm[0, 1] == pytest.approx(1 / np.sqrt(2)) and Sm[0, 2] == 0 and np.all(np.diag(Sm) == 0)
+    with pytest.raises(InvalidParameterError):
+        class_similarity_from_confusion(-C)
+    with pytest.raises(InvalidParameterError, match="zero"):
+        class_similarity_from_means(np.zeros((2, 3)))
+    with pytest.raises(InvalidParameterError, match="similarity"):
+        assign_classes(random_unit(3, 2), np.ones((4, 4)))
+
+
+# ----------------------------------------------------------------------------------- the CLI
+
+
+def test_export_command_writes_pt_with_assignment(tmp_path):
+    K = 6
+    P = random_unit(K, 3, seed=11)
+    src = Code(points=P, objective="riesz", params={"s": 1.0}).save(tmp_path / "code.npz")
+    planted = np.random.default_rng(3).permutation(K)
+    np.save(tmp_path / "sim.npy", (P @ P.T)[np.ix_(planted, planted)])
+    out = tmp_path / "proxies.pt"
+    args = [str(src), "--out", str(out), "--similarity", str(tmp_path / "sim.npy")]
+    result = CliRunner().invoke(export_command, args)
+    assert result.exit_code == 0, result.output
+    obj = torch.load(out, weights_only=True)
+    assert obj["metadata"]["permutation"] == planted.tolist()
+    assert np.array_equal(obj["proxies"].numpy(), P[planted])
+    assert "assignment objective" in result.output
+
+
+def test_export_command_format_option_and_errors(tmp_path):
+    P = random_unit(4, 3)
+    src = tmp_path / "code.npy"
+    np.save(src, P)
+    runner = CliRunner()
+    ok = runner.invoke(export_command, [str(src), "--out", str(tmp_path / "x.bin"), "--format", "npz"])
+    assert ok.exit_code == 0, ok.output
+    with np.load(tmp_path / "x.bin") as data:  # --format wins over the suffix, and the name is kept
+        assert np.array_equal(data["points"], P)
+    bad_suffix = runner.invoke(export_command, [str(src), "--out", str(tmp_path / "x.txt")])
+    assert bad_suffix.exit_code == 2 and "format" in bad_suffix.output
+    bad_key = runner.invoke(export_command, ["no-such-file-or-key", "--out", str(tmp_path / "y.pt")])
+    assert bad_key.exit_code == 2
+    np.save(tmp_path / "sim.npy", np.ones((5, 5)))
+    bad_sim = runner.invoke(export_command, [str(src), "--out", str(tmp_path / "z.pt"),
+                                             "--similarity", str(tmp_path / "sim.npy")])
+    assert bad_sim.exit_code == 2 and "similarity" in bad_sim.output
