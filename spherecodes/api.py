@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ._version import __version__
+from .catalog import Catalog, default_catalogs, user_catalog_path
 from .code import Code
 from .constructions import construct_points, constructions_for
+from .keys import make_key
 from .objectives import get_objective
 from .solvers import solve
 from .solvers.solve import check_size
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def generate(objective: str, d: int, K: int, *, restarts: int | None = None, seed: int | None = None,
              device: Any = None, dtype: Any = None, time_budget: float | None = None, rounds: int | None = None,
-             use_constructions: bool = True, progress: Callable[[dict], None] | None = None,
+             use_constructions: bool = True, catalog: Any = None, force: bool = False,
+             certify: bool = True, certify_lp: bool = False, progress: Callable[[dict], None] | None = None,
              **params: Any) -> Code:
     """Compute a code: K points on S^{d-1} in R^d that optimise ``objective``.
 
@@ -56,6 +59,17 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
         Also score the exact constructions that exist for (d, K) (simplex, cross-polytope, polygon,
         universal optima, ...) and return one when it is at least as good as the solver's best:
         known exact optima are then returned exactly instead of to solver precision.
+    catalog : Catalog, path, None or False
+        Where results are looked up first and stored after: None is the user catalog
+        (``$SPHERECODES_CATALOG`` or the platform data directory, then the built-in catalog for
+        lookups); False computes without reading or writing any catalog.
+    force : bool
+        Recompute even when the catalog has the key; the better of the stored and the new code is
+        kept and returned.
+    certify : bool
+        Attach a :class:`spherecodes.validation.Certificate` (known optima, bounds, stationarity).
+    certify_lp : bool
+        Include the linear-programming bounds in the certificate (a few seconds more).
     progress : callable, optional
         Called with a dict after each search round.
     **params
@@ -70,22 +84,47 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     obj = get_objective(objective)
     d, K = check_size(d, K)
     norm_params = obj.normalise_params(**params)
+    obj.validate_size(d, K, norm_params)
+    key = make_key(obj.name, norm_params, d, K)
+    if catalog is not False and not force:
+        for cat in default_catalogs(catalog):
+            stored = cat.get(key)
+            if stored is not None:
+                log.info("generate %s: returning the stored code from %s", key, cat.path)
+                return stored
     t0 = time.perf_counter()
     result = solve(obj.name, d, K, restarts=restarts, seed=seed, device=device, dtype=dtype, rounds=rounds,
                    time_budget=time_budget, progress=progress, **norm_params)
     points, scores, provenance = result.points, result.scores, result.provenance()
     if use_constructions:
+        from_construction = False
         for name in constructions_for(d, K):
             cand = construct_points(name, d, K)
             cand_scores = obj.score(cand, norm_params)
-            # ">=": an exact construction that ties the solver's best is preferred (exact coordinates)
-            if not obj.better(scores, cand_scores, rtol=1e-12):
+            # an exact construction that ties the solver's best is preferred (exact coordinates);
+            # among constructions the first in registry order wins ties
+            if obj.better(cand_scores, scores, rtol=1e-12) or (
+                    not from_construction and not obj.better(scores, cand_scores, rtol=1e-12)):
+                from_construction = True
                 log.info("construction %s is at least as good as the solver's best: returning it", name)
                 points, scores = cand, cand_scores
                 provenance = dict(provenance, construction=name,
                                   solver_best=float(result.scores[obj.primary]))
     provenance = dict(provenance, time_s=time.perf_counter() - t0)
-    return Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
+    code = Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
+    if certify:
+        from .validation import certify as _certify
+
+        code = code.replace(certificate=_certify(code, lp=certify_lp))
+    if catalog is not False:
+        target = catalog if isinstance(catalog, Catalog) else Catalog(catalog or user_catalog_path(), "a")
+        outcome = target.put(code)
+        log.info("generate %s: %s in %s", key, outcome.action, target.path)
+        if outcome.action == "kept":
+            stored = target.get(key)
+            if stored is not None:
+                return stored
+    return code
 
 
 def construct(name: str, d: int, K: int, *, objective: str | None = None, **params: Any) -> Code:

@@ -184,7 +184,8 @@ def _compute_and_store(objective: str, d: int, K: int, params: dict[str, Any], k
                        catalog: "Catalog | str | os.PathLike[str] | None") -> Code:
     from ..api import generate  # lazy: the solvers import torch
 
-    code = generate(objective, d, K, **params)
+    # computed without touching any catalog, then stored here once
+    code = generate(objective, d, K, catalog=False, **params)
     target = catalog if isinstance(catalog, Catalog) else Catalog(catalog or user_catalog_path(), "a")
     result = target.put(code)
     logger.info("lookup %s: computed and %s in %s", key, result.action, target.path)

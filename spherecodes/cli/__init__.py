@@ -10,7 +10,7 @@ import click
 from .._version import __version__
 
 #: sub-command modules, each defining a click object called ``command``
-COMMAND_MODULES = ["generate", "construct", "lookup", "catalog", "export", "train"]
+COMMAND_MODULES = ["generate", "construct", "validate", "plot", "lookup", "catalog", "export", "train"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

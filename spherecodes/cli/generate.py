@@ -22,12 +22,17 @@ from ._common import collect_params, emit_json, library_errors, objective_param_
               help="First-phase dtype [default: float32 on CUDA, float64 on CPU]; the polish is float64.")
 @click.option("--time-budget", type=float, default=None, help="Seconds; returns the best code found by then.")
 @click.option("--no-constructions", is_flag=True, help="Do not compare with exact constructions.")
+@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
+              help="Catalog to read and store in [default: $SPHERECODES_CATALOG or the user data directory].")
+@click.option("--no-catalog", is_flag=True, help="Neither read nor store in a catalog.")
+@click.option("--force", is_flag=True, help="Recompute even if the catalog has this key; keep the better.")
+@click.option("--lp-bounds", is_flag=True, help="Add the LP bounds (Delsarte, Yudin) to the certificate.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the code to .npz or .npy.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @library_errors
 def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds, seed, device, dtype, time_budget,
-            no_constructions, out, as_json, quiet):
+            no_constructions, catalog_path, no_catalog, force, lp_bounds, out, as_json, quiet):
     """Compute K points on S^{d-1} that optimise OBJECTIVE.
 
     Example: spherecodes generate riesz -d 3 -K 100 --s 1 --json
@@ -46,13 +51,15 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
             bar.set_postfix(best=f"{info['best']:.10g}")
 
         code = generate(objective, d, K, restarts=restarts, rounds=rounds, seed=seed, device=device, dtype=dtype,
-                        time_budget=time_budget, use_constructions=not no_constructions, progress=on_round, **params)
+                        time_budget=time_budget, use_constructions=not no_constructions,
+                        catalog=False if no_catalog else catalog_path, force=force, certify_lp=lp_bounds,
+                        progress=on_round, **params)
     if out:
         code.save(out)
     payload = {"objective": code.objective, "params": dict(code.params), "d": code.d, "K": code.K,
                "scores": dict(code.scores), "time_s": code.provenance.get("time_s"), "out": out,
                "seed": code.provenance.get("seed"), "stop_reason": code.provenance.get("stop_reason"),
-               "construction": code.provenance.get("construction")}
+               "construction": code.provenance.get("construction"), "verdict": _verdict(code)}
     if as_json:
         emit_json(payload)
         return
@@ -60,7 +67,16 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
     for name, value in code.scores.items():
         click.echo(f"  {name:>14s} = {value:.15g}")
     click.echo(f"  {'time':>14s} = {payload['time_s']:.2f} s   seed={payload['seed']}   ({payload['stop_reason']})")
+    if payload["verdict"]:
+        click.echo(f"  {'certificate':>14s} = {payload['verdict']}")
     if payload["construction"]:
         click.echo(f"  matches the exact construction '{payload['construction']}' (returned exactly)")
     if out:
         click.echo(f"  written to {out}")
+
+
+def _verdict(code) -> str | None:
+    cert = code.certificate
+    if cert is None:
+        return None
+    return cert.get("verdict") if isinstance(cert, dict) else cert.verdict

@@ -758,7 +758,7 @@ class Bound:
     kind : str
         One of :data:`KINDS`.
     score_key : str
-        The score it constrains (``max_cosine``, ``energy``, ``one_vs_rest``, ``log_det``).
+        The score it constrains (``max_cosine``, ``energy``, ``one_vs_rest``, ``logdet``).
     description : str
         The statement, in one or two sentences.
     citation : str
@@ -897,7 +897,7 @@ BOUNDS: dict[str, Bound] = {
     "hadamard": Bound(
         name="hadamard",
         kind="logdet_upper",
-        score_key="log_det",
+        score_key="logdet",
         description="log det G <= sum_i log G_ii = 0 for the unit-diagonal PSD Gram matrix of the MGD kernel.",
         citation="J. Hadamard, Bull. Sci. Math. 17 (1893) 240-246 (Hadamard's inequality)",
         _reason=lambda d, K, **_: None,

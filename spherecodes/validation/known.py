@@ -87,7 +87,7 @@ class KnownValue:
     Attributes
     ----------
     value : float
-        The value of ``score_key`` (``energy``, ``max_cosine``, ``one_vs_rest`` or ``log_det``).
+        The value of ``score_key`` (``energy``, ``max_cosine``, ``one_vs_rest`` or ``logdet``).
     score_key : str
         Which score it is.
     status : ``"proven_optimal"`` | ``"best_known"``
@@ -352,7 +352,7 @@ def _tammes_row_value(row: dict[str, str]) -> KnownValue:
 def _mgd_known(d: int, K: int, eps: float) -> KnownValue | None:
     if K == 2:
         # det [[1, g], [g, 1]] with g = exp(-eps^2 |x1 - x2|^2), largest at the antipodal pair (|.|^2 = 4)
-        return KnownValue(math.log1p(-math.exp(-8.0 * eps * eps)), "log_det", PROVEN,
+        return KnownValue(math.log1p(-math.exp(-8.0 * eps * eps)), "logdet", PROVEN,
                           "antipodal pair (det = 1 - exp(-2 eps^2 |x1 - x2|^2) increases with the distance)",
                           0.0, "antipodal pair")
     return None
@@ -374,7 +374,7 @@ def known_optimum(objective: str, d: int, K: int, **params: Any) -> KnownValue |
     -------
     KnownValue or None
         ``score_key`` is ``energy`` (riesz), ``max_cosine`` (tammes), ``one_vs_rest`` (softmax_code) or
-        ``log_det`` (mgd).
+        ``logdet`` (mgd).
 
     Raises
     ------

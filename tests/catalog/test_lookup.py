@@ -136,7 +136,8 @@ def test_bad_requests_raise_invalid_parameter():
 def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeypatch):
     calls = []
 
-    def fake_generate(objective, d, K, **params):
+    def fake_generate(objective, d, K, *, catalog, **params):
+        assert catalog is False  # lookup stores the result itself, once
         calls.append((objective, d, K, params))
         return riesz_code(d, K, seed=11, **params)
 

@@ -263,7 +263,7 @@ def test_mgd_two_points():
     G = np.exp(-(eps**2) * D2)
     kv = known_optimum("mgd", 3, 2, eps=eps)
     assert kv.value == pytest.approx(np.linalg.slogdet(G)[1], rel=1e-12)
-    assert kv.score_key == "log_det"
+    assert kv.score_key == "logdet"
     assert known_optimum("mgd", 3, 3, eps=eps) is None
 
 

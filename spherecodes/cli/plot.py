@@ -1,0 +1,26 @@
+"""``spherecodes plot``: pictures of a code (matplotlib needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import library_errors
+
+
+@click.command(name="plot")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Image file to write [default: PATH with suffix .png].")
+@click.option("--normalise", is_flag=True, help="Project rows onto the sphere instead of requiring unit norm.")
+@library_errors
+def command(path, out, normalise):
+    """Draw the code in PATH: sphere + contact graph (d=3), angle histogram, convergence curve."""
+    from ..code import Code
+    from ..plot import plot_code
+
+    code = Code.load(path, normalise=normalise)
+    out = out or str(Path(path).with_suffix(".png"))
+    plot_code(code, out)
+    click.echo(f"written {out}")
