@@ -106,7 +106,8 @@ def plan(objectives: dict[str, dict[str, Any]], dims: list[int], sizes: list[int
 def build(out: Path, *, objectives: dict[str, dict[str, Any]], dims: list[int], sizes: list[int],
           max_mb: float = 30.0, time_budget: float | None = None, restarts: int | None = None,
           seed: int | None = None, device: str | None = None, force: bool = False,
-          generate: Callable[..., Any] | None = None, progress: Callable[[Row], None] | None = None) -> list[Row]:
+          generate: Callable[..., Any] | None = None, progress: Callable[[Row], None] | None = None,
+          solve_budget: float | None = None, flush_every: int = 16) -> list[Row]:
     """Fill the catalog at ``out``; returns one Row per request considered.
 
     Parameters
@@ -118,6 +119,11 @@ def build(out: Path, *, objectives: dict[str, dict[str, Any]], dims: list[int], 
         Stop starting new solves after this many seconds.
     force : bool
         Also re-solve entries that are already stored (the better code is kept).
+    solve_budget : float, optional
+        Seconds per solve (``generate(time_budget=...)``): the best code found by then is stored.
+    flush_every : int
+        Codes are written ``flush_every`` at a time (one copy-on-write of the file per batch
+        instead of one per code).
     generate : callable, optional
         ``generate(objective, d, K, restarts=, seed=, device=, **params) -> Code``; defaults to
         ``spherecodes.generate`` (tests pass a fake).
@@ -125,8 +131,14 @@ def build(out: Path, *, objectives: dict[str, dict[str, Any]], dims: list[int], 
     from spherecodes.catalog import Catalog
     from spherecodes.keys import make_key
 
+    extra: dict[str, Any] = {}
     if generate is None:
         from spherecodes.api import generate
+
+        # the build writes the catalog itself; no LP bounds in the shipped certificates (seconds each)
+        extra = {"catalog": False, "certify": True, "certify_lp": False}
+        if solve_budget is not None:
+            extra["time_budget"] = solve_budget
     rows: list[Row] = []
     todo = plan(objectives, dims, sizes, rows)
     cat = Catalog(out, "a")
@@ -134,12 +146,29 @@ def build(out: Path, *, objectives: dict[str, dict[str, Any]], dims: list[int], 
     budget_bytes = max_mb * 2**20
     start = time.perf_counter()
     stopped = ""
+    pending: list[tuple[Any, Any, float]] = []  # (objective, code, seconds)
+    pending_bytes = 0
+
+    def flush() -> None:
+        nonlocal pending_bytes
+        if not pending:
+            return
+        results = cat.put_many([code for _, code, _ in pending])
+        for (obj_, code, secs), result in zip(pending, results):
+            row = Row(obj_.name, code.d, code.K, result.action, obj_.primary,
+                      float(result.new_scores[obj_.primary]), secs)
+            rows.append(row)
+            if progress is not None:
+                progress(row)
+        pending.clear()
+        pending_bytes = 0
+
     for obj, params, d, K in todo:
         key = make_key(obj.name, params, d, K)
         if key in present and not force:
             rows.append(Row(obj.name, d, K, "present"))
             continue
-        size = out.stat().st_size if out.exists() else 0
+        size = (out.stat().st_size if out.exists() else 0) + pending_bytes
         if size + K * d * 8 + ENTRY_OVERHEAD_BYTES > budget_bytes:
             stopped = f"size budget of {max_mb:g} MiB reached ({size / 2**20:.1f} MiB)"
             break
@@ -151,16 +180,18 @@ def build(out: Path, *, objectives: dict[str, dict[str, Any]], dims: list[int], 
             kwargs["restarts"] = restarts
         t0 = time.perf_counter()
         try:
-            code = generate(obj.name, d, K, **kwargs, **params)
-            result = cat.put(code)
+            code = generate(obj.name, d, K, **kwargs, **extra, **params)
         except Exception as exc:  # one failed solve must not end a build of hours
             row = Row(obj.name, d, K, "failed", seconds=time.perf_counter() - t0, note=f"{type(exc).__name__}: {exc}")
-        else:
-            row = Row(obj.name, d, K, result.action, obj.primary,
-                      float(result.new_scores[obj.primary]), time.perf_counter() - t0)
-        rows.append(row)
-        if progress is not None:
-            progress(row)
+            rows.append(row)
+            if progress is not None:
+                progress(row)
+            continue
+        pending.append((obj, code, time.perf_counter() - t0))
+        pending_bytes += K * d * 8 + ENTRY_OVERHEAD_BYTES
+        if len(pending) >= flush_every:
+            flush()
+    flush()
     if stopped:
         rows.append(Row("-", 0, 0, "stopped", note=stopped))
     if out.exists():
@@ -196,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-mb", type=float, default=30.0, help="size budget of the file in MiB (default 30)")
     ap.add_argument("--time-budget", type=float, default=None, help="stop starting solves after this many seconds")
     ap.add_argument("--restarts", type=int, default=None, help="restarts per solve (default: generate's)")
+    ap.add_argument("--solve-budget", type=float, default=None, help="seconds per solve (best so far is stored)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     ap.add_argument("--force", action="store_true", help="re-solve entries already stored (keeps the better)")
@@ -212,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = build(args.out, objectives=objectives, dims=parse_int_list(args.dims), sizes=parse_int_list(args.sizes),
                  max_mb=args.max_mb, time_budget=args.time_budget, restarts=args.restarts, seed=args.seed,
-                 device=args.device, force=args.force, progress=progress)
+                 device=args.device, force=args.force, progress=progress, solve_budget=args.solve_budget)
     print(format_table(rows))
     if args.out.exists():
         print(f"{args.out}: {args.out.stat().st_size / 2**20:.2f} MiB")
