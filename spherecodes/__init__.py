@@ -17,6 +17,7 @@ from .errors import InvalidParameterError, SpherecodesError
 from .export import assign_classes, save_proxies, to_tensor
 from .objectives import available_objectives, get_objective
 from .solvers import SolveResult, solve
+from .validation import Certificate, certify, one_vs_rest_distances
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -35,6 +36,9 @@ __all__ = [
     "to_tensor",
     "save_proxies",
     "assign_classes",
+    "certify",
+    "Certificate",
+    "one_vs_rest_distances",
     "solve",
     "SolveResult",
     "SpherecodesError",
