@@ -27,6 +27,7 @@ import numpy as np
 
 from .code import Code, as_points
 from .errors import InvalidParameterError
+from .tolerances import score_rtol
 
 __all__ = [
     "Assignment",
@@ -38,6 +39,8 @@ __all__ = [
     "class_similarity_from_confusion",
     "class_similarity_from_means",
     "code_from_key",
+    "check_similarity",
+    "symmetry_tolerance",
     "PROXY_FORMATS",
 ]
 
@@ -180,12 +183,26 @@ def _coerce(text: str) -> Any:
     return text
 
 
-def code_from_key(key: str) -> Code:
+def code_from_key(key: str, *, catalog: Any = None) -> Code:
     """The catalog code of a key such as ``riesz[metric=euclidean,s=1]/d=3/K=10``.
 
     Parses the key with :func:`spherecodes.keys.parse_key` and calls
-    ``spherecodes.lookup(objective, d, K, **params)`` (imported lazily; parameter values are turned
-    back into numbers / booleans where they read as such).
+    ``spherecodes.lookup(objective, d, K, catalog=catalog, **params)`` (imported lazily; parameter
+    values are turned back into numbers / booleans where they read as such).
+
+    Parameters
+    ----------
+    key : str
+        Canonical catalog key ``objective[params]/d=D/K=K``.
+    catalog : Catalog or path, optional
+        Catalog searched first; None is the user catalog. The built-in catalog is searched after it.
+
+    Raises
+    ------
+    InvalidParameterError
+        Malformed key, unknown objective or parameter.
+    spherecodes.LookupMiss
+        No catalog holds the key.
     """
     from .keys import parse_key
 
@@ -194,7 +211,7 @@ def code_from_key(key: str) -> Code:
         from . import lookup
     except ImportError:
         from .catalog import lookup
-    code = lookup(objective, d, K, **{name: _coerce(value) for name, value in params.items()})
+    code = lookup(objective, d, K, catalog=catalog, **{name: _coerce(value) for name, value in params.items()})
     return code if isinstance(code, Code) else Code(points=as_points(code), objective=objective)
 
 
@@ -232,17 +249,55 @@ class Assignment:
         return np.array(_points_of(code_or_points))[self.permutation]
 
 
-def _similarity(similarity: Any, K: int) -> np.ndarray:
+def symmetry_tolerance(similarity: np.ndarray) -> float:
+    """Largest accepted max_ab |S_ab - S_ba|: ``score_rtol(float64)`` (1e4 eps) times max(1, max |S|)."""
+    scale = float(np.max(np.abs(similarity))) if similarity.size else 0.0
+    return score_rtol(np.float64) * max(1.0, scale)
+
+
+def check_similarity(similarity: Any, K: int | None = None) -> tuple[bool, str]:
+    """Whether ``similarity`` is a usable class-similarity matrix for a K-point code.
+
+    Usable: numeric, square (C, C) with C = K when K is given, finite, and symmetric up to
+    :func:`symmetry_tolerance` (S_ab is the similarity of classes a and b, the same both ways).
+
+    Returns
+    -------
+    (ok, reason) : (bool, str)
+        ``reason`` says what is wrong (naming the tolerance used for symmetry), or what was checked.
+    """
     try:
         S = np.array(similarity, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InvalidParameterError("similarity", type(similarity).__name__, "pass a numeric (K, K) array") from None
-    if S.shape != (K, K):
-        raise InvalidParameterError("similarity", f"array of shape {S.shape}",
-                                    f"pass a ({K}, {K}) array: one row and column per class of the {K}-point code")
+        return False, f"not a numeric array ({type(similarity).__name__})"
+    if S.ndim != 2 or S.shape[0] != S.shape[1]:
+        return False, f"shape {S.shape} is not square; pass a (C, C) matrix, one row and column per class"
+    C = S.shape[0]
+    if K is not None and C != int(K):
+        if C > int(K):
+            return False, (f"{C} classes but the code has only {K} codewords (fewer codewords than classes); "
+                           f"use a code with K = {C}")
+        return False, f"{C} classes but the code has {K} codewords; pass a ({K}, {K}) matrix, one row per class"
     if not np.all(np.isfinite(S)):
-        raise InvalidParameterError("similarity", "array with NaN or inf", "every entry must be finite")
-    # Only the symmetric part matters: sum S_ab H_ab = sum (S+S^T)/2 _ab H_ab for the symmetric H.
+        return False, "it has NaN or inf entries; every entry must be finite"
+    tol = symmetry_tolerance(S)
+    asym = float(np.max(np.abs(S - S.T))) if S.size else 0.0
+    if asym > tol:
+        return False, (f"not symmetric: max |S_ab - S_ba| = {asym:.3g} > tolerance {tol:.3g} "
+                       "(score_rtol(float64) * max(1, max|S|)); pass (S + S.T) / 2")
+    return True, f"({C}, {C}), finite, symmetric within {tol:.3g}"
+
+
+def _similarity(similarity: Any, K: int) -> np.ndarray:
+    """The checked (K, K) float64 similarity, exactly symmetrised (it is symmetric up to rounding already)."""
+    ok, reason = check_similarity(similarity, K)
+    if not ok:
+        try:
+            value = f"array of shape {np.asarray(similarity, dtype=np.float64).shape}"
+        except (TypeError, ValueError):
+            value = type(similarity).__name__
+        raise InvalidParameterError("similarity", value, reason)
+    S = np.array(similarity, dtype=np.float64)
     return 0.5 * (S + S.T)
 
 
@@ -252,6 +307,7 @@ def assignment_objective(similarity: Any, code_or_points: Any, permutation: Any 
     Parameters
     ----------
     similarity : array_like, shape (K, K)
+        Symmetric (see :func:`check_similarity`).
     code_or_points : Code or array_like, shape (K, d)
     permutation : array_like of int, shape (K,), optional
         Defaults to the identity.
@@ -342,8 +398,9 @@ def assign_classes(code_or_points: Any, similarity: Any, *, restarts: int = 8, s
     ----------
     code_or_points : Code or array_like, shape (K, d)
     similarity : array_like, shape (K, K)
-        Class similarity (e.g. from :func:`class_similarity_from_confusion`); only its symmetric part
-        enters f. Negative entries push classes apart.
+        Class similarity (e.g. from :func:`class_similarity_from_confusion`), one row and column per
+        class; it must be symmetric (checked by :func:`check_similarity`; a raw confusion matrix is not:
+        symmetrise it first). Negative entries push classes apart.
     restarts : int
         Number of random starting permutations besides the identity.
     seed : int, optional
@@ -354,6 +411,11 @@ def assign_classes(code_or_points: Any, similarity: Any, *, restarts: int = 8, s
     Returns
     -------
     Assignment
+
+    Raises
+    ------
+    InvalidParameterError
+        The similarity is not (K, K) (e.g. more classes than codewords), not finite or not symmetric.
     """
     pts = _points_of(code_or_points)
     K = pts.shape[0]

@@ -17,10 +17,13 @@ from spherecodes.export import (
     _swap_deltas,
     assign_classes,
     assignment_objective,
+    check_similarity,
     class_similarity_from_confusion,
     class_similarity_from_means,
+    code_from_key,
     load_proxies,
     save_proxies,
+    symmetry_tolerance,
     to_tensor,
 )
 
@@ -108,16 +111,55 @@ def test_swap_deltas_match_recomputation():
 
 def test_objective_matches_double_sum():
     P = random_unit(5, 3, seed=4)
-    S = np.random.default_rng(5).normal(size=(5, 5))  # not symmetric: only its symmetric part matters
+    A = np.random.default_rng(5).normal(size=(5, 5))
+    S = A + A.T
     perm = [4, 2, 0, 1, 3]
     assert assignment_objective(S, P, perm) == pytest.approx(brute_objective(S, P, perm), rel=1e-12)
+
+
+def test_similarity_must_be_square_finite_symmetric_and_one_row_per_codeword():
+    P = random_unit(4, 3)
+    A = np.random.default_rng(6).uniform(size=(4, 4))
+    with pytest.raises(InvalidParameterError, match="not symmetric"):
+        assign_classes(P, A)
+    with pytest.raises(InvalidParameterError, match="not symmetric"):
+        assignment_objective(A, P)
+    with pytest.raises(InvalidParameterError, match="fewer codewords than classes"):
+        assign_classes(P, np.ones((6, 6)))  # 6 classes, 4 codewords
+    with pytest.raises(InvalidParameterError, match="\\(4, 4\\)"):
+        assign_classes(P, np.ones((3, 3)))
+    with pytest.raises(InvalidParameterError, match="square"):
+        assign_classes(P, np.ones((4, 3)))
+    with pytest.raises(InvalidParameterError, match="finite"):
+        assign_classes(P, np.full((4, 4), np.nan))
+    # rounding-level asymmetry is accepted; the tolerance is named in the reason
+    S = A + A.T
+    S_round = S.copy()
+    S_round[0, 1] += 1e-15
+    ok, reason = check_similarity(S_round, 4)
+    assert ok and "symmetric within" in reason
+    ok, reason = check_similarity(S + np.triu(np.full((4, 4), 1e-6), 1), 4)
+    assert not ok and "tolerance" in reason and f"{symmetry_tolerance(S):.3g}" in reason
+    assert check_similarity(S)[0] and not check_similarity(S, 5)[0]
+
+
+def test_code_from_key_passes_the_catalog(tmp_path):
+    from spherecodes import Catalog, LookupMiss
+
+    P = random_unit(6, 3, seed=9)
+    key = Catalog(tmp_path / "mine.h5").put(Code(points=P, objective="riesz", params={"s": 1.25})).key
+    assert np.allclose(code_from_key(key, catalog=tmp_path / "mine.h5").points, P, atol=1e-12)
+    assert np.allclose(code_from_key(key, catalog=Catalog(tmp_path / "mine.h5", "r")).points, P, atol=1e-12)
+    with pytest.raises(LookupMiss):
+        code_from_key(key)  # only in the catalog given above
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_assignment_never_worse_than_identity(seed):
     K, d = 12, 3
     P = random_unit(K, d, seed=seed)
-    S = np.random.default_rng(100 + seed).uniform(size=(K, K))
+    U = np.random.default_rng(100 + seed).uniform(size=(K, K))
+    S = U + U.T
     result = assign_classes(P, S, restarts=3, seed=seed)
     assert result.objective_value >= result.identity_value
     assert result.identity_value == pytest.approx(brute_objective(S, P, range(K)), rel=1e-12)
@@ -206,3 +248,43 @@ def test_export_command_format_option_and_errors(tmp_path):
     bad_sim = runner.invoke(export_command, [str(src), "--out", str(tmp_path / "z.pt"),
                                              "--similarity", str(tmp_path / "sim.npy")])
     assert bad_sim.exit_code == 2 and "similarity" in bad_sim.output
+
+
+def one_error_line(result) -> bool:
+    """Exactly one 'Error: ...' line, no traceback, and click's own exit (not an escaped exception)."""
+    lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+    return len(lines) == 1 and "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_export_command_rejects_bad_similarity_matrices_in_one_line(tmp_path):
+    P = random_unit(4, 3)
+    src = tmp_path / "code.npy"
+    np.save(src, P)
+    A = np.random.default_rng(1).uniform(size=(4, 4))
+    cases = {"asym.npy": A, "big.npy": np.ones((5, 5)), "rect.npy": np.ones((4, 2))}
+    for name, matrix in cases.items():
+        np.save(tmp_path / name, matrix)
+        result = CliRunner().invoke(export_command, [str(src), "--out", str(tmp_path / "o.pt"),
+                                                     "--similarity", str(tmp_path / name)])
+        assert result.exit_code == 2, (name, result.output)
+        assert one_error_line(result) and "--similarity" in result.output
+    asym = CliRunner().invoke(export_command, [str(src), "--out", str(tmp_path / "o.pt"),
+                                               "--similarity", str(tmp_path / "asym.npy")])
+    assert "not symmetric" in asym.output
+    big = CliRunner().invoke(export_command, [str(src), "--out", str(tmp_path / "o.pt"),
+                                              "--similarity", str(tmp_path / "big.npy")])
+    assert "fewer codewords than classes" in big.output
+    assert not (tmp_path / "o.pt").exists()
+
+
+def test_export_command_reads_a_key_from_the_given_catalog(tmp_path):
+    from spherecodes import Catalog
+
+    P = random_unit(6, 3, seed=12)
+    key = Catalog(tmp_path / "mine.h5").put(Code(points=P, objective="riesz", params={"s": 1.25})).key
+    out = tmp_path / "p.npy"
+    ok = CliRunner().invoke(export_command, [key, "--out", str(out), "--catalog", str(tmp_path / "mine.h5")])
+    assert ok.exit_code == 0, ok.output
+    assert np.allclose(np.load(out), P, atol=1e-12)
+    miss = CliRunner().invoke(export_command, [key, "--out", str(tmp_path / "q.npy")])  # user catalog: no such key
+    assert miss.exit_code == 2 and one_error_line(miss) and "no code for" in miss.output

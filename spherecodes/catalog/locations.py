@@ -34,8 +34,19 @@ def user_catalog_path() -> Path:
     return Path(platformdirs.user_data_dir("spherecodes")) / "catalog.h5"
 
 
+#: environment variable that points lookups at another built-in catalog (tests, development builds)
+BUILTIN_ENV_VAR = "SPHERECODES_BUILTIN_CATALOG"
+
+
 def builtin_catalog_path() -> Path:
-    """Path of the built-in catalog shipped as package data (it may not exist)."""
+    """Path of the built-in catalog shipped as package data (it may not exist).
+
+    ``$SPHERECODES_BUILTIN_CATALOG`` overrides it (used by the tests so that results do not
+    depend on what the shipped catalog holds).
+    """
+    env = os.environ.get(BUILTIN_ENV_VAR)
+    if env:
+        return Path(env).expanduser()
     return Path(__file__).resolve().parent.parent / "data" / BUILTIN_NAME
 
 

@@ -5,6 +5,14 @@ with the package (skipped when absent). A miss raises :class:`LookupMiss`, whose
 the nearest stored sizes for the same objective and parameters and the exact command that
 makes the missing code; ``compute=True`` makes it instead (``spherecodes.generate``) and stores
 it in the user's catalog.
+
+An entry whose points fail their SHA-256 check (or cannot be read) is reported with a log
+warning and skipped: the search goes on to the next catalog, and a miss message names it.
+A catalog that cannot be written (read-only file, directory or file system) is still read;
+:func:`store_code` then logs a warning and returns the computed code unstored.
+
+:func:`find_stored` and :func:`store_code` are the two steps ``spherecodes.generate`` takes
+around its computation (search, then keep-the-better store).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +28,9 @@ from ..code import Code
 from ..errors import CatalogError, InvalidParameterError, SpherecodesError
 from ..keys import format_param, make_key, parse_key
 from .locations import builtin_catalog_path, user_catalog_path
-from .store import Catalog
+from .store import Catalog, _as_size
 
-__all__ = ["lookup", "LookupMiss", "default_catalogs", "generate_command"]
+__all__ = ["lookup", "LookupMiss", "default_catalogs", "find_stored", "store_code", "generate_command"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +51,18 @@ class LookupMiss(SpherecodesError, KeyError):
         The ``spherecodes generate ...`` command line that makes the code.
     searched : list of str
         The catalogs that were consulted.
+    damaged : list of str
+        Paths of the catalogs whose entry for the key exists but failed its checksum or could not
+        be read (it was skipped).
     """
 
-    def __init__(self, key: str, message: str, nearby: list[str], command: str, searched: list[str]):
+    def __init__(self, key: str, message: str, nearby: list[str], command: str, searched: list[str],
+                 damaged: list[str] | None = None):
         self.key = key
         self.nearby = list(nearby)
         self.command = command
         self.searched = list(searched)
+        self.damaged = list(damaged or [])
         super().__init__(message)
 
     def __str__(self) -> str:  # KeyError would otherwise wrap the message in quotes
@@ -61,33 +75,114 @@ def _registry():
     return objectives
 
 
-def _as_size(name: str, value: Any, minimum: int) -> int:
-    try:
-        out = int(value)
-        ok = out == value and not isinstance(value, bool)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok or out < minimum:
-        raise InvalidParameterError(name, value, f"pass an integer >= {minimum}")
-    return out
+def _iter_catalogs(catalog: "Catalog | str | os.PathLike[str] | None") -> Iterator[Catalog]:
+    """Open the catalogs of :func:`default_catalogs` one at a time (a hit in the first never opens the next)."""
+    first = catalog if catalog is not None else user_catalog_path()
+    first_path = None
+    if isinstance(first, Catalog):
+        first_path = first.path
+        yield first
+    elif Path(first).expanduser().exists():
+        opened = Catalog(first, "r")
+        first_path = opened.path
+        yield opened
+    builtin = builtin_catalog_path()
+    if builtin.is_file() and builtin.resolve() != first_path:
+        try:
+            opened = Catalog(builtin, "r")
+        except CatalogError as exc:  # a broken package file must not stop lookups in the user catalog
+            logger.warning("skipping the built-in catalog: %s", exc)
+            return
+        yield opened
 
 
 def default_catalogs(catalog: "Catalog | str | os.PathLike[str] | None" = None) -> list[Catalog]:
     """The catalogs :func:`lookup` reads, in order, that exist: the given one (default: the user's),
-    then the built-in one."""
-    out: list[Catalog] = []
-    first = catalog if catalog is not None else user_catalog_path()
-    if isinstance(first, Catalog):
-        out.append(first)
-    elif Path(first).expanduser().exists():
-        out.append(Catalog(first, "r"))
-    builtin = builtin_catalog_path()
-    if builtin.is_file() and all(c.path != builtin.resolve() for c in out):
+    then the built-in one.
+
+    Raises
+    ------
+    CatalogError
+        The given (or user) catalog exists but is not a catalog, or has a newer format version.
+        A broken built-in catalog is skipped with a warning instead.
+    """
+    return list(_iter_catalogs(catalog))
+
+
+def _search(key: str, catalog: Any) -> tuple[Code | None, list[Catalog], list[str]]:
+    """(first readable stored code or None, catalogs opened, damaged-entry notes)."""
+    opened: list[Catalog] = []
+    damaged: list[str] = []
+    for cat in _iter_catalogs(catalog):
+        opened.append(cat)
         try:
-            out.append(Catalog(builtin, "r"))
-        except CatalogError as exc:  # a broken package file must not stop lookups in the user catalog
-            logger.warning("skipping the built-in catalog: %s", exc)
-    return out
+            code = cat.get(key)
+        except CatalogError as exc:  # failed checksum / unreadable entry: report, skip, keep searching
+            logger.warning("skipping a damaged entry: %s", exc)
+            damaged.append(f"{cat.path}")
+            continue
+        if code is not None:
+            logger.debug("%s: hit in %s", key, cat.path)
+            return code, opened, damaged
+    return None, opened, damaged
+
+
+def find_stored(key: str, catalog: "Catalog | str | os.PathLike[str] | None" = None) -> Code | None:
+    """The first readable stored code for a canonical ``key`` in :func:`default_catalogs`, or None.
+
+    Entries that fail their SHA-256 check or cannot be read are logged (warning) and skipped, so a
+    damaged entry in the user catalog falls through to the built-in catalog (or to a recomputation).
+
+    Parameters
+    ----------
+    key : str
+        A key (normalised by the objective when it is not canonical).
+    catalog : Catalog or path, optional
+        Searched first instead of the user catalog; the built-in catalog is searched after it.
+
+    Raises
+    ------
+    CatalogError
+        The given (or user) catalog is not a catalog or is of a newer format version.
+    """
+    return _search(key, catalog)[0]
+
+
+def store_code(code: Code, catalog: "Catalog | str | os.PathLike[str] | None" = None) -> Code:
+    """Put ``code`` into a catalog (default: the user's) and return the better of stored and new.
+
+    Keep-the-better is :meth:`Catalog.put`'s rule. When the catalog cannot be written (read-only
+    file, directory or file system, a lock held too long, a file that is not a catalog) the
+    failure is logged as a warning and ``code`` is returned unstored: a computed code is never
+    lost because it could not be saved.
+
+    Parameters
+    ----------
+    code : Code
+    catalog : Catalog or path, optional
+
+    Returns
+    -------
+    Code
+        The stored code when the catalog kept a code at least as good, otherwise ``code``.
+    """
+    path = catalog.path if isinstance(catalog, Catalog) else (catalog or user_catalog_path())
+    try:
+        target = catalog if isinstance(catalog, Catalog) else Catalog(path, "a")
+        result = target.put(code)
+    except CatalogError as exc:
+        logger.warning("%s not stored in %s: %s", code.key, path, exc)
+        return code
+    logger.info("%s: %s in %s", result.key, result.action, target.path)
+    if result.action == "kept":
+        try:
+            stored = target.get(result.key)
+        except CatalogError as exc:  # damaged between the put and this read: the new code is fine
+            logger.warning("%s", exc)
+            stored = None
+        if stored is not None:
+            return stored
+    return code
 
 
 def generate_command(objective: str, d: int, K: int, params: dict[str, Any]) -> str:
@@ -169,32 +264,25 @@ def lookup(objective: str, d: int, K: int, *, catalog: "Catalog | str | os.PathL
     norm = obj.normalise_params(**params)
     obj.validate_size(d, K, norm)
     key = make_key(obj.name, norm, d, K)
-    catalogs = default_catalogs(catalog)
-    for cat in catalogs:
-        code = cat.get(key)
-        if code is not None:
-            logger.debug("lookup %s: hit in %s", key, cat.path)
-            return code
+    code, catalogs, damaged = _search(key, catalog)
+    if code is not None:
+        return code
     if compute:
-        return _compute_and_store(obj.name, d, K, norm, key, catalog)
-    raise _miss(obj.name, d, K, norm, key, catalog, catalogs)
+        return _compute_and_store(obj.name, d, K, norm, catalog)
+    raise _miss(obj.name, d, K, norm, key, catalog, catalogs, damaged)
 
 
-def _compute_and_store(objective: str, d: int, K: int, params: dict[str, Any], key: str,
+def _compute_and_store(objective: str, d: int, K: int, params: dict[str, Any],
                        catalog: "Catalog | str | os.PathLike[str] | None") -> Code:
     from ..api import generate  # lazy: the solvers import torch
 
-    # computed without touching any catalog, then stored here once
+    # computed without touching any catalog, then stored here once (a read-only catalog: not stored)
     code = generate(objective, d, K, catalog=False, **params)
-    target = catalog if isinstance(catalog, Catalog) else Catalog(catalog or user_catalog_path(), "a")
-    result = target.put(code)
-    logger.info("lookup %s: computed and %s in %s", key, result.action, target.path)
-    stored = target.get(result.key)
-    return stored if stored is not None else code
+    return store_code(code, catalog)
 
 
 def _miss(objective: str, d: int, K: int, params: dict[str, Any], key: str,
-          catalog: Any, catalogs: list[Catalog]) -> LookupMiss:
+          catalog: Any, catalogs: list[Catalog], damaged: list[str]) -> LookupMiss:
     if isinstance(catalog, Catalog):
         first = catalog.path
     else:
@@ -206,6 +294,9 @@ def _miss(objective: str, d: int, K: int, params: dict[str, Any], key: str,
     nearby, others = _nearby(catalogs, key, d, K)
     command = generate_command(objective, d, K, params)
     text = f"no code for {key} in {' or '.join(searched)}"
+    if damaged:
+        text += (f"; the entry in {', '.join(damaged)} is damaged (failed checksum or unreadable) and was skipped: "
+                 "check with `spherecodes catalog verify`")
     if nearby:
         text += f"; nearest stored: {', '.join(nearby)}"
     else:
@@ -214,4 +305,4 @@ def _miss(objective: str, d: int, K: int, params: dict[str, Any], key: str,
             text += f" (stored parameter sets: {', '.join(others)})"
     lookup_cmd = f"spherecodes lookup {command[len('spherecodes generate '):]} --compute"
     text += f"; make it with: {command} (or: {lookup_cmd})"
-    return LookupMiss(key, text, nearby, command, searched)
+    return LookupMiss(key, text, nearby, command, searched, damaged)

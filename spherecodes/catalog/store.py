@@ -26,11 +26,14 @@ itself with ``objective.score`` on the stored points, never on scores a caller s
 from __future__ import annotations
 
 import contextlib
+import difflib
+import errno
 import fnmatch
 import json
 import logging
 import math
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,8 +50,8 @@ from ..tolerances import SCORE_RTOL_FLOAT64, unit_norm_tolerance
 from . import format as fmt
 
 __all__ = [
-    "Catalog", "PutResult", "EntryInfo", "EntryCheck", "VerifyReport",
-    "canonical_key", "check_catalog", "assert_catalog",
+    "Catalog", "PutResult", "EntryInfo", "EntryCheck", "VerifyReport", "ReadOnlyCatalogError",
+    "canonical_key", "nearest_keys", "check_catalog", "assert_catalog",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,18 +61,31 @@ DEFAULT_LOCK_TIMEOUT = 300.0
 #: Rewrite the file compactly when its size exceeds ``COMPACT_FACTOR * size_after_last_compaction + COMPACT_SLACK``.
 COMPACT_FACTOR = 2.0
 COMPACT_SLACK = 1 << 20
+#: How many near keys :meth:`Catalog.near_keys` suggests by default.
+MAX_SUGGESTIONS = 5
+#: errno values that mean "this path cannot be written" (permissions, read-only file system).
+_READ_ONLY_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+class ReadOnlyCatalogError(CatalogError):
+    """A write to a catalog that cannot be written: opened with mode "r", or its file or directory is
+    read-only (permissions, read-only file system). Reads of the same catalog keep working."""
 
 
 # ----------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class PutResult:
-    """What :meth:`Catalog.put` did.
+class PutResult(str):
+    """What :meth:`Catalog.put` did: a ``str`` equal to the action, carrying the details.
+
+    ``cat.put(code) == "stored"`` works, and so do ``print(result)`` and ``json.dumps(result)``
+    (they give the action); the details are attributes. Comparison and hashing are those of the
+    action string.
 
     Attributes
     ----------
     action : str
         ``"stored"`` (no entry before), ``"replaced"`` (the new code is strictly better, or the
         old entry was unreadable) or ``"kept"`` (the stored code is at least as good; ties keep it).
+        Same as ``str(result)``.
     key : str
         Canonical key of the entry.
     old_scores : dict or None
@@ -79,10 +95,42 @@ class PutResult:
         Scores of the offered code, recomputed by the objective (stored when the action is not "kept").
     """
 
-    action: str
+    __slots__ = ("key", "old_scores", "new_scores")
+    ACTIONS = ("stored", "replaced", "kept")
+
     key: str
     old_scores: dict[str, float] | None
     new_scores: dict[str, float]
+
+    def __new__(cls, action: str, key: str, old_scores: dict[str, float] | None,
+                new_scores: dict[str, float]) -> "PutResult":
+        if action not in cls.ACTIONS:
+            raise InvalidParameterError("action", action, f"use one of {', '.join(cls.ACTIONS)}")
+        self = super().__new__(cls, action)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "old_scores", None if old_scores is None else dict(old_scores))
+        object.__setattr__(self, "new_scores", dict(new_scores))
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"PutResult is immutable (cannot set {name!r})")
+
+    @property
+    def action(self) -> str:
+        """The action as a plain ``str``: "stored", "replaced" or "kept"."""
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return (f"PutResult({self.action!r}, key={self.key!r}, old_scores={self.old_scores!r}, "
+                f"new_scores={self.new_scores!r})")
+
+    def __reduce__(self):  # pickling/copying: rebuild through __new__ with all fields
+        return (PutResult, (self.action, self.key, self.old_scores, self.new_scores))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dict of all fields."""
+        return json.loads(fmt.dumps({"action": self.action, "key": self.key, "old_scores": self.old_scores,
+                                     "new_scores": self.new_scores}))
 
 
 @dataclass(frozen=True)
@@ -187,6 +235,138 @@ def canonical_key(key: str) -> str:
     return make_key(obj.name, obj.normalise_params(**params), d, K)
 
 
+def _as_size(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int >= ``minimum`` (integral floats such as 3.0 accepted, bools refused)."""
+    try:
+        out = int(value)
+        ok = out == value and not isinstance(value, (bool, np.bool_))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or out < minimum:
+        raise InvalidParameterError(name, value, f"pass an integer >= {minimum}")
+    return out
+
+
+def nearest_keys(key: str, stored: Iterable[str], n: int = MAX_SUGGESTIONS) -> list[str]:
+    """The stored keys nearest to ``key``, nearest first: suggestions for a key that is not stored.
+
+    For a well-formed key (canonicalised first, so ``riesz[s=1]/d=3/K=13`` counts as its full
+    form) the distance to a stored key ``o'[p']/d=d'/K=K'`` is
+
+        2 (1 - r(o, o')) + 0.5 * #(parameters that differ) + |log(d'/d)| + |log(K'/K)|,
+
+    where ``r`` is :class:`difflib.SequenceMatcher`'s similarity ratio of the objective names
+    (0 for equal names, so a typo such as ``reisz`` still finds ``riesz``); stored keys whose
+    objective name has r < 0.6 are not suggested. A malformed string that still names an objective,
+    d and K (``riesz/d=3/K=12``) is read as that objective with default parameters; any other string
+    gets :func:`difflib.get_close_matches` on the whole strings (cutoff 0.5). ``key`` itself (as
+    spelled) is never suggested.
+
+    Parameters
+    ----------
+    key : str
+    stored : iterable of str
+        Candidate keys (e.g. :meth:`Catalog.keys`).
+    n : int
+        At most this many are returned.
+
+    Returns
+    -------
+    list of str
+    """
+    stored = [k for k in stored if k != key]
+    try:
+        canon = canonical_key(key)
+    except InvalidParameterError:  # malformed, or a registered objective with invalid parameter values
+        canon = key
+    try:
+        parse_key(canon)
+    except InvalidParameterError:
+        canon = _salvage_key(key)
+        if canon is None:
+            return difflib.get_close_matches(key, stored, n=n, cutoff=0.5)
+    return _rank_near(canon, stored, n)
+
+
+def _rank_near(key: str, stored: list[str], n: int) -> list[str]:
+    """The ranking of :func:`nearest_keys` for a well-formed key (which may itself be returned)."""
+    objective, params, d, K = parse_key(key)
+    scored: list[tuple[float, str]] = []
+    for k in stored:
+        try:
+            o2, p2, d2, K2 = parse_key(k)
+        except InvalidParameterError:
+            continue
+        ratio = 1.0 if o2 == objective else difflib.SequenceMatcher(None, objective, o2).ratio()
+        if ratio < 0.6:
+            continue
+        n_diff = sum(params.get(name) != p2.get(name) for name in set(params) | set(p2))
+        dist = 2.0 * (1.0 - ratio) + 0.5 * n_diff + abs(math.log(d2 / d)) + abs(math.log(K2 / K))
+        scored.append((dist, k))
+    scored.sort()
+    return [k for _, k in scored[:n]]
+
+
+def _salvage_key(text: str) -> str | None:
+    """A well-formed key with default parameters from a malformed one that still names an objective,
+    d and K (``riesz/d=3/K=12``, ``riesz d=3 K=12``); None when it does not."""
+    m_obj = re.match(r"\s*([A-Za-z0-9_\-]+)", text)
+    m_d = re.search(r"\bd\s*=\s*(\d+)", text)
+    m_K = re.search(r"\bK\s*=\s*(\d+)", text)
+    if not (m_obj and m_d and m_K) or int(m_d[1]) < 1 or int(m_K[1]) < 1:
+        return None
+    key = f"{m_obj[1]}[]/d={int(m_d[1])}/K={int(m_K[1])}"
+    try:
+        return canonical_key(key)
+    except InvalidParameterError:
+        return key
+
+
+def _read_only_reason(path: Path) -> str:
+    """Why the catalog file at ``path`` cannot be written ('' when a write can be attempted).
+
+    A write creates a temporary file and a lock file in the directory and renames over the file,
+    so the (nearest existing) directory must be writable. A file without write permission is
+    read-only too: the rename would replace it even though the file says "do not write me", and
+    for root, which ``os.access`` lets write anything, the mode bits are the only signal.
+    """
+    parent = path.parent
+    while not parent.exists() and parent.parent != parent:  # the first write creates it
+        parent = parent.parent
+    probe = path if path.exists() else parent
+    try:
+        if os.statvfs(probe).f_flag & os.ST_RDONLY:
+            return f"{probe} is on a read-only file system"
+    except (OSError, AttributeError):  # no statvfs on Windows
+        pass
+    if path.exists():
+        mode = path.stat().st_mode
+        if not mode & 0o222:
+            return f"the file {path} has no write permission (mode {mode & 0o777:o})"
+        if not os.access(path, os.W_OK):
+            return f"the file {path} is not writable by this user (mode {mode & 0o777:o})"
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"the directory {parent} is not writable by this user"
+    return ""
+
+
+def _is_read_only_error(exc: OSError) -> bool:
+    """True for errors that mean "no permission / read-only file system" (h5py puts the errno in the text)."""
+    text = str(exc)
+    return (exc.errno in _READ_ONLY_ERRNOS or "Permission denied" in text or "Read-only file system" in text
+            or "Operation not permitted" in text)
+
+
+def _write_failure(path: Path, exc: OSError) -> CatalogError:
+    """The CatalogError for an OSError met while writing ``path`` (never leak a raw OSError)."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if _is_read_only_error(exc):
+        return ReadOnlyCatalogError(
+            f"catalog {path} is read-only ({detail}); reads still work; to store codes use a writable "
+            "catalog (catalog=... / --catalog PATH, or set $SPHERECODES_CATALOG)")
+    return CatalogError(f"writing catalog {path} failed ({detail}); the catalog file is unchanged")
+
+
 def _open_h5(path: Path, mode: str):
     """Open with HDF5's own file locking off: consistency comes from atomic replace + our lock file."""
     import h5py
@@ -275,6 +455,9 @@ class Catalog:
         The catalog file. In mode ``"a"`` it is created by the first write (with its directory).
     mode : {"a", "r"}
         ``"a"``: read and write; ``"r"``: read only (the file must exist; writes raise CatalogError).
+        A catalog opened with ``"a"`` on a path that cannot be written (read-only file or directory,
+        read-only file system) falls back to read-only use: reads work, and every write raises
+        :class:`ReadOnlyCatalogError` (a CatalogError) saying so; see :attr:`writable`.
     lock_timeout : float
         Seconds a writer waits for another process's lock before raising CatalogError.
 
@@ -287,10 +470,12 @@ class Catalog:
     Examples
     --------
     >>> cat = Catalog(tmp / "catalog.h5")                      # doctest: +SKIP
-    >>> cat.put(code).action                                   # doctest: +SKIP
+    >>> cat.put(code)                                          # doctest: +SKIP
     'stored'
-    >>> cat.get("riesz[half_space=false,metric=euclidean,s=1]/d=3/K=5").points.shape  # doctest: +SKIP
+    >>> cat.get("riesz", 3, 5).points.shape                    # doctest: +SKIP
     (5, 3)
+    >>> cat.get("riesz[half_space=false,metric=euclidean,s=1]/d=3/K=5").K   # doctest: +SKIP
+    5
     """
 
     def __init__(self, path: "str | os.PathLike[str]", mode: str = "a", *,
@@ -309,6 +494,10 @@ class Catalog:
         elif mode == "r":
             raise CatalogError(f"no catalog file at {self._path}; check the path "
                                "(or open it with mode='a' to create it)")
+        if mode == "a":
+            reason = _read_only_reason(self._path)
+            if reason:
+                logger.info("catalog %s: %s; using it read-only (writes will raise)", self._path, reason)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -318,7 +507,19 @@ class Catalog:
 
     @property
     def mode(self) -> str:
+        """The mode asked for: "a" or "r" (see :attr:`writable` for whether writes can happen)."""
         return self._mode
+
+    @property
+    def writable(self) -> bool:
+        """Whether a write can be attempted now: mode "a" and the file and its directory are writable."""
+        return not self.read_only_reason()
+
+    def read_only_reason(self) -> str:
+        """Why writes to this catalog would fail ('' when it is writable), checked afresh each call."""
+        if self._mode != "a":
+            return "it was opened read-only (mode='r')"
+        return _read_only_reason(self._path)
 
     @property
     def lock_path(self) -> Path:
@@ -332,6 +533,7 @@ class Catalog:
         return len(self.keys())
 
     def __contains__(self, key: object) -> bool:
+        """Whether an entry is stored for a key or tuple (its points are read and checksum-verified)."""
         return isinstance(key, (str, tuple)) and self.get(key) is not None  # type: ignore[arg-type]
 
     def header(self) -> dict[str, Any]:
@@ -362,22 +564,46 @@ class Catalog:
                 raise CatalogError(f"{self._path}: {reason}")
             yield f
 
-    def _request_key(self, request: Any) -> tuple[str, bool]:
-        """(key, canonical): a key string as given, or the canonical key of (objective, d, K[, params])."""
-        if isinstance(request, str):
+    @staticmethod
+    def _request_key(request: Any, d: Any = None, K: Any = None,
+                     params: dict[str, Any] | None = None) -> tuple[str, bool]:
+        """(key, canonical) for the accepted request forms (see :meth:`get`).
+
+        A key string is returned as given (syntax-checked); (objective, d, K, params) in either form
+        gives the canonical key built from the parameters as the objective normalises them.
+        """
+        params = dict(params or {})
+        if d is not None or K is not None or params:
+            if not isinstance(request, str):
+                raise InvalidParameterError("objective", request, "pass an objective name such as 'riesz' "
+                                            "together with d and K")
+            if "/" in request or "[" in request:
+                raise InvalidParameterError("key", request, "pass either a full key alone or an objective "
+                                            "name with d, K and parameters, not both")
+            if d is None or K is None:
+                missing = "d" if d is None else "K"
+                raise InvalidParameterError(missing, None, f"pass both d and K with the objective name {request!r}")
+            objective = request
+        elif isinstance(request, str):
             parse_key(request)  # syntax check with a helpful message
             return request, False
-        if isinstance(request, (tuple, list)) and len(request) in (3, 4):
+        elif isinstance(request, (tuple, list)) and len(request) in (3, 4):
             objective, d, K = request[0], request[1], request[2]
             params = dict(request[3]) if len(request) == 4 and request[3] is not None else {}
-            obj = _registry().get_objective(objective)
-            return make_key(obj.name, obj.normalise_params(**params), int(d), int(K)), True
-        raise InvalidParameterError("key", request, "pass a key string like 'riesz[s=1]/d=3/K=12' "
-                                    "or a tuple (objective, d, K, params)")
+        else:
+            raise InvalidParameterError("key", request, "pass a key string like 'riesz[s=1]/d=3/K=12', "
+                                        "an objective with d and K, or a tuple (objective, d, K, params)")
+        obj = _registry().get_objective(objective)
+        d = _as_size("d", d, 2)
+        K = _as_size("K", K, 1)
+        norm = obj.normalise_params(**params)
+        obj.validate_size(d, K, norm)
+        return make_key(obj.name, norm, d, K), True
 
-    def _locate(self, f, request: Any) -> tuple[str, Any]:
+    def _locate(self, f, request: Any, d: Any = None, K: Any = None,
+                params: dict[str, Any] | None = None) -> tuple[str, Any]:
         """Find the entry group for a request: exact key first, then its canonical form."""
-        key, canonical = self._request_key(request)
+        key, canonical = self._request_key(request, d, K, params)
         group = f.get(fmt.entry_path(key)) if f is not None else None
         if group is None and not canonical:
             alt = canonical_key(key)
@@ -386,34 +612,70 @@ class Catalog:
                 group = f.get(fmt.entry_path(key)) if f is not None else None
         return key, group
 
-    def get(self, request: "str | tuple") -> Code | None:
-        """The stored code for a key, or None.
+    def get(self, key_or_objective: "str | tuple", d: int | None = None, K: int | None = None,
+            **params: Any) -> Code | None:
+        """The stored code for a request, or None when this catalog has no entry for it.
+
+        Three equivalent forms::
+
+            cat.get("riesz", 3, 12, s=1.0)                 # objective, d, K, **params
+            cat.get("riesz[s=1]/d=3/K=12")                 # a key (any spelling the objective normalises)
+            cat.get(("riesz", 3, 12, {"s": 1.0}))          # a tuple (objective, d, K[, params])
 
         Parameters
         ----------
-        request : str or tuple
-            A key (``"riesz[s=1]/d=3/K=12"``; non-canonical spellings are normalised by the
-            objective) or a tuple ``(objective, d, K)`` / ``(objective, d, K, params)``.
+        key_or_objective : str or tuple
+            A key, a registered objective name (then ``d`` and ``K`` are required), or a tuple.
+        d : int, optional
+            Ambient dimension (points on S^{d-1} in R^d), >= 2; only with an objective name.
+        K : int, optional
+            Number of points, >= 1; only with an objective name.
+        **params
+            Objective parameters, normalised by the objective (defaults filled in, types coerced),
+            so ``get("riesz", 3, 12)`` and ``get("riesz", 3, 12, s=1)`` name the same entry.
 
         Returns
         -------
         Code or None
             Points bit-identical to what was stored, with the stored scores, provenance and
-            certificate (a dict).
+            certificate (a dict). **None on a miss** (nothing stored under the key); use
+            :meth:`near_keys` for suggestions, or :func:`spherecodes.catalog.lookup`, which raises
+            :class:`~spherecodes.catalog.LookupMiss` with them.
 
         Raises
         ------
+        InvalidParameterError
+            A malformed key, an unknown objective (UnknownNameError, listing the valid ones), invalid
+            parameters, d or K.
         CatalogError
-            The entry exists but its points fail the SHA-256 check or cannot be read.
+            The entry exists but its points fail the SHA-256 check or cannot be read (damaged data is
+            never returned; :func:`spherecodes.catalog.lookup` skips such entries with a warning).
         """
         with self._open_read() as f:
             if f is None:
-                self._request_key(request)  # a malformed request is an error even on an empty catalog
+                # a malformed request is an error even on an empty catalog
+                self._request_key(key_or_objective, d, K, params)
                 return None
-            key, group = self._locate(f, request)
+            key, group = self._locate(f, key_or_objective, d, K, params)
             if group is None:
                 return None
             return self._code_from_group(group, key)
+
+    def near_keys(self, key: "str | tuple", n: int = MAX_SUGGESTIONS) -> list[str]:
+        """Stored keys nearest to ``key`` (which need not be stored, nor well formed), nearest first.
+
+        See :func:`nearest_keys` for the distance. Unreadable files give an empty list (suggestions
+        must never turn an error message into a different error).
+        """
+        if not isinstance(key, str):
+            try:
+                key = self._request_key(key)[0]
+            except InvalidParameterError:
+                return []
+        try:
+            return nearest_keys(key, self.keys(), n)
+        except CatalogError:
+            return []
 
     def _code_from_group(self, group, key: str) -> Code:
         try:
@@ -530,10 +792,11 @@ class Catalog:
             primary=_attr_str(attrs, "primary") if "primary" in attrs else "",
             maximise=bool(attrs["maximise"]) if "maximise" in attrs else False)
 
-    def info(self, request: "str | tuple") -> EntryInfo | None:
-        """Metadata of one entry without reading its points, or None."""
+    def info(self, key_or_objective: "str | tuple", d: int | None = None, K: int | None = None,
+             **params: Any) -> EntryInfo | None:
+        """Metadata of one entry without reading its points, or None; requests as in :meth:`get`."""
         with self._open_read() as f:
-            key, group = self._locate(f, request)
+            key, group = self._locate(f, key_or_objective, d, K, params)
             return None if group is None else self._info(group, key)
 
     # ------------------------------------------------------------------ verifying
@@ -544,14 +807,14 @@ class Catalog:
         SHA-256 of the points matches; all coordinates finite; every row has
         ``| |x| - 1 | <= unit_norm_tolerance(float64)``; scores recomputed by the objective agree with
         the stored ones within ``SCORE_RTOL_FLOAT64`` relative (absolute below 1). Entries of objectives
-        that are not registered get a note instead of the score check.
+        that are not registered get a note instead of the score check. A catalog whose file does not
+        exist yet (mode "a") is empty: the report has no entries and is ok.
         """
         report = VerifyReport(path=str(self._path))
         norm_tol = unit_norm_tolerance(np.float64)
         try:
             with self._open_read() as f:
-                if f is None:
-                    report.problems.append("file does not exist")
+                if f is None:  # mode "a" before the first write: an empty catalog, nothing to fail
                     return report
                 for key, group, problem in self._walk(f):
                     if problem is not None:
@@ -618,24 +881,36 @@ class Catalog:
 
     # ------------------------------------------------------------------ writing
     def _require_writable(self) -> None:
+        """Raise ReadOnlyCatalogError before any work when a write cannot succeed."""
         if self._mode != "a":
-            raise CatalogError(f"catalog {self._path} was opened read-only (mode='r'); open it with mode='a' to write")
+            raise ReadOnlyCatalogError(f"catalog {self._path} was opened read-only (mode='r'); "
+                                       "open it with mode='a' to write")
+        reason = _read_only_reason(self._path)
+        if reason:
+            raise ReadOnlyCatalogError(
+                f"catalog {self._path} is read-only: {reason}; reads still work; to store codes use a "
+                "writable catalog (catalog=... / --catalog PATH, or set $SPHERECODES_CATALOG)")
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
+        """Hold the writers' lock; any OSError inside (permissions, full disk) becomes a CatalogError."""
         import filelock
 
         self._require_writable()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(str(self.lock_path), timeout=self._lock_timeout)
         try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except filelock.Timeout:
+        except filelock.Timeout:  # (a subclass of OSError: caught first)
             raise CatalogError(f"catalog {self._path} is locked by another writer (lock file {self.lock_path}, "
                                f"waited {self._lock_timeout:g} s); try again later") from None
+        except OSError as exc:
+            raise _write_failure(self._path, exc) from None
         try:
             self._remove_stale_temps()
             yield
+        except OSError as exc:
+            raise _write_failure(self._path, exc) from None
         finally:
             lock.release()
 
@@ -911,15 +1186,18 @@ class Catalog:
         wanted = list(keys)
         if not wanted:
             raise InvalidParameterError("keys", [], "name at least one key to export")
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with self._open_read() as f:
                 located = [self._locate(f, k) for k in wanted]
-                missing = [str(w) for w, (_, g) in zip(wanted, located) if g is None]
+                missing_requests = [w for w, (_, g) in zip(wanted, located) if g is None]
+                missing = [str(w) for w in missing_requests]
                 if missing:
+                    near = self.near_keys(missing_requests[0])
+                    hint = f"; nearest stored to {missing[0]}: {', '.join(near)}" if near else ""
                     raise InvalidParameterError("keys", ", ".join(missing),
-                                                "not in the catalog; see `spherecodes catalog list`")
+                                                f"not in the catalog{hint}; see `spherecodes catalog list`")
                 with _open_h5(tmp, "w") as out:
                     _write_header(out)
                     for key, group in located:
@@ -932,6 +1210,8 @@ class Catalog:
             _fsync_file(tmp)
             os.replace(tmp, target)
             _fsync_dir(target.parent)
+        except OSError as exc:  # e.g. the target directory is read-only
+            raise _write_failure(target, exc) from None
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()

@@ -2,8 +2,9 @@
 
 Every subcommand takes ``--catalog PATH`` (default: the user catalog, ``$SPHERECODES_CATALOG``
 or the platform data directory); read-only ones also take ``--builtin`` to read the catalog
-shipped with the package. Bad input exits with status 2 and a one-line message; ``verify``
-exits with status 1 when a check fails.
+shipped with the package. Bad input exits with status 2 and a one-line message (a key that is
+not stored comes with the nearest stored keys; a file that is not a catalog, of a newer format,
+or read-only says so); ``verify`` exits with status 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def cli_errors(func: Callable) -> Callable:
             # not a usage error: the request is fine, the code is just not stored (exit status 1)
             raise click.ClickException(str(exc)) from None
         except (InvalidParameterError, CatalogError) as exc:
-            raise click.UsageError(" ".join(str(exc).split())) from None
+            raise click.UsageError(_one_line(exc)) from None
 
     return wrapper
 
@@ -67,6 +68,28 @@ def open_catalog(catalog_path: str | None, *, builtin: bool = False, write: bool
         return Catalog(path, "r")
     path = Path(catalog_path).expanduser() if catalog_path else user_catalog_path()
     return Catalog(path, "a" if (write or not path.exists()) else "r")
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _no_entry_message(cat, key: str, *, builtin_hint: bool) -> str:
+    """``no entry KEY in PATH``, the nearest stored keys, and (when asked) whether the built-in catalog has it."""
+    text = f"no entry {key} in {cat.path}"
+    near = cat.near_keys(key)
+    if near:
+        text += f"; nearest stored: {', '.join(near)}"
+    if builtin_hint:
+        from ..catalog.store import Catalog
+
+        path = builtin_catalog_path()
+        try:
+            if path.is_file() and path.resolve() != cat.path and Catalog(path, "r").info(key) is not None:
+                text += "; the built-in catalog has it: add --builtin"
+        except (CatalogError, InvalidParameterError):
+            pass  # a hint must not replace the message
+    return text + "; see `spherecodes catalog list`"
 
 
 def _fmt_scores(scores: dict[str, float], primary: str = "") -> str:
@@ -115,9 +138,13 @@ def list_cmd(objective, d, K, pattern, as_json, catalog_path, builtin) -> None:
 def show_cmd(key, as_json, with_points, catalog_path, builtin) -> None:
     """Show one stored code: parameters, scores, provenance (and points)."""
     cat = open_catalog(catalog_path, builtin=builtin)
-    code = cat.get(key)
+    try:
+        code = cat.get(key)
+    except InvalidParameterError as exc:  # a malformed key: say why, and what is stored near it
+        near = cat.near_keys(key)
+        raise click.UsageError(_one_line(exc) + (f"; nearest stored: {', '.join(near)}" if near else "")) from None
     if code is None:
-        raise click.UsageError(f"no entry {key} in {cat.path}; see `spherecodes catalog list`")
+        raise click.UsageError(_no_entry_message(cat, key, builtin_hint=not builtin))
     info = cat.info(key)
     meta = code.metadata()
     meta["key"] = code.key
@@ -204,7 +231,7 @@ def remove_cmd(key, catalog_path) -> None:
     """Delete the entry KEY (also works on entries that verify reports as unreadable)."""
     cat = open_catalog(catalog_path, write=True)
     if not cat.remove(key):
-        raise click.UsageError(f"no entry {key} in {cat.path}; see `spherecodes catalog list`")
+        raise click.UsageError(_no_entry_message(cat, key, builtin_hint=False))
     click.echo(f"removed {key}")
 
 

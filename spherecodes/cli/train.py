@@ -14,9 +14,22 @@ from ..errors import SpherecodesError
 __all__ = ["command"]
 
 _HEADS = ("fixed", "rotated", "learnable", "class_mean")
-_LOSSES = ("ce", "hug", "hinge_ce")
+# the loss registry's names (spherecodes.training.losses.LOSSES), spelled out so --help needs no torch import
+_LOSSES = ("ce", "temperature_ce", "hug", "hug_mhe", "hug_mhs", "hug_mgd", "hinge_ce")
 _HUG_VARIANTS = ("mhe", "mhs", "mgd")
+_DATASETS = ("digits",)  # spherecodes.training.trainer.DATASETS
 _K = 10  # digit classes
+
+
+def _finite(value):
+    """JSON-safe copy: non-finite floats (an infinite energy, a NaN metric) become null, as strict JSON needs."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plot(result, path: Path) -> None:
@@ -49,13 +62,20 @@ def _plot(result, path: Path) -> None:
 
 
 @click.command(name="train")
+@click.option("--dataset", type=click.Choice(_DATASETS), default="digits", show_default=True,
+              help="Data set. Only scikit-learn's bundled digits (8x8 images, 10 classes, no download) is available.")
 @click.option("--head", type=click.Choice(_HEADS), default="fixed", show_default=True, help="Classifier head.")
 @click.option("--proxies", default=None, metavar="KEY|construction:NAME|FILE",
               help="Proxies: a catalog key, construction:NAME or a .npy/.npz/.pt file "
                    "[default: construction:simplex for fixed/rotated heads].")
-@click.option("--loss", type=click.Choice(_LOSSES), default="ce", show_default=True, help="Training loss.")
-@click.option("--hug-variant", type=click.Choice(_HUG_VARIANTS), default="mhe", show_default=True,
-              help="Uniformity measure of --loss hug.")
+@click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Catalog searched first when --proxies is a catalog key (then the built-in one) "
+                   "[default: $SPHERECODES_CATALOG or the user data directory].")
+@click.option("--loss", type=click.Choice(_LOSSES), default="ce", show_default=True,
+              help="Training loss: ce (= temperature_ce), hug (variant from --hug-variant), hug_mhe, hug_mhs, "
+                   "hug_mgd, hinge_ce.")
+@click.option("--hug-variant", type=click.Choice(_HUG_VARIANTS), default=None,
+              help="Uniformity measure of --loss hug [default: mhe; fixed by --loss hug_mhe/hug_mhs/hug_mgd].")
 @click.option("--hug-relaxed/--hug-exact", "hug_relaxed", default=None,
               help="HUG intra-class term: relaxed (Eq. 6/8, slides for mgd) or exact (Eq. 5/7/10) "
                    "[default: the paper's Table 1 choice: relaxed for mhe/mhs, exact for mgd].")
@@ -70,10 +90,12 @@ def _plot(result, path: Path) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PNG",
               help="Write a 2-D plot of the test features (needs matplotlib).")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
-def command(head, proxies, loss, hug_variant, hug_relaxed, epochs, lr, seed, dim, scale, as_json, plot, no_progress):
+def command(dataset, head, proxies, catalog_path, loss, hug_variant, hug_relaxed, epochs, lr, seed, dim, scale,
+            as_json, plot, no_progress):
     """Train a small MLP on scikit-learn's digits with hyperspherical class proxies.
 
-    Prints test/train accuracy and neural-collapse metrics (NC1, NC2, NC3, reverse energy).
+    Prints test/train accuracy and neural-collapse metrics (NC1, NC2, NC3, the HUG average energy
+    gnc2_energy_mean, reverse energy). digits is the only bundled data set.
     """
     from ..training import train  # torch is imported only when the command runs
 
@@ -93,21 +115,24 @@ def command(head, proxies, loss, hug_variant, hug_relaxed, epochs, lr, seed, dim
 
     try:
         result = train(head=head, proxies=proxies, loss=loss, epochs=epochs, lr=lr, seed=seed, feature_dim=dim,
-                       scale=scale, hug_variant=hug_variant, hug_relaxed=hug_relaxed,
-                       progress=progress)
+                       scale=scale, hug_variant=hug_variant, hug_relaxed=hug_relaxed, dataset=dataset,
+                       catalog=catalog_path, progress=progress)
     except SpherecodesError as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the library wrote
+        if getattr(exc, "param", None) == "hug_variant":
+            raise click.BadParameter(message, param_hint="--hug-variant") from None
         # click has validated every other option, so what the library rejects is the proxy specification
-        raise click.BadParameter(str(exc), param_hint="--proxies") from None
+        # (a file, key, construction or catalog that does not fit the task)
+        raise click.BadParameter(message, param_hint="--proxies") from None
     finally:
         if bar is not None:
             bar.close()
     if plot is not None:
         _plot(result, plot)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True,
-                              default=lambda v: v if not isinstance(v, float) or math.isfinite(v) else repr(v)))
+        click.echo(json.dumps(_finite(result.to_dict()), indent=2, sort_keys=True, allow_nan=False))
         return
-    click.echo(f"head={head} loss={loss} d={dim} epochs={epochs} seed={seed}")
+    click.echo(f"dataset={dataset} head={head} loss={loss} d={dim} epochs={epochs} seed={seed}")
     click.echo(f"test accuracy   {result.test_accuracy:.4f}")
     click.echo(f"train accuracy  {result.train_accuracy:.4f}")
     for name, value in result.metrics.items():

@@ -1,9 +1,11 @@
 """Training with fixed, rotated, learnable or class-mean proxies on the hypersphere (PyTorch).
 
 Heads turn features (N, d) into logits (N, K); losses are the temperature CE,
-the hyperspherical uniformity gap (HUG) family, HingeCE and the MHE regulariser;
-metrics measure neural collapse (NC1, NC2, NC3) and the HUG reverse energy;
-:func:`train` trains a small MLP on scikit-learn's bundled digits data.
+the hyperspherical uniformity gap (HUG) family (:func:`hug_loss` and its variants
+:func:`hug_mhe`, :func:`hug_mhs`, :func:`hug_mgd`), HingeCE and the MHE regulariser;
+metrics measure neural collapse (NC1, NC2, NC3), the HUG average energy of the class
+means (GNC(2)) and the HUG reverse energy; :func:`train` trains a small MLP on
+scikit-learn's bundled digits data (the only bundled data set).
 
 This package depends on torch and on :mod:`spherecodes.code` only; the catalog
 (:func:`spherecodes.lookup`) and constructions (:func:`spherecodes.construct`)
@@ -22,6 +24,8 @@ from .heads import (
     resolve_proxies,
 )
 from .losses import (
+    HUG_LOSS_VARIANTS,
+    HUG_VARIANTS,
     LOSSES,
     HingeCELoss,
     HUGLoss,
@@ -30,17 +34,20 @@ from .losses import (
     hinge_ce,
     hinge_logits,
     hug_loss,
+    hug_mgd,
+    hug_mhe,
+    hug_mhs,
     mhe_regulariser,
     temperature_ce,
 )
-from .metrics import nc_metrics, one_vs_rest_distances, reverse_energy
-from .trainer import TrainResult, load_digits_split, train
+from .metrics import average_energy, gnc2_energy, nc_metrics, one_vs_rest_distances, reverse_energy
+from .trainer import DATASETS, TrainResult, load_dataset, load_digits_split, train
 
 __all__ = [
     "HEADS", "ClassMeanHead", "FixedProxyHead", "LearnableProxyHead", "RotatedProxyHead", "get_head",
     "resolve_proxies",
-    "LOSSES", "HingeCELoss", "HUGLoss", "MHERegulariser", "TemperatureCELoss", "hinge_ce", "hinge_logits",
-    "hug_loss", "mhe_regulariser", "temperature_ce",
-    "nc_metrics", "one_vs_rest_distances", "reverse_energy",
-    "TrainResult", "load_digits_split", "train",
+    "HUG_LOSS_VARIANTS", "HUG_VARIANTS", "LOSSES", "HingeCELoss", "HUGLoss", "MHERegulariser", "TemperatureCELoss",
+    "hinge_ce", "hinge_logits", "hug_loss", "hug_mhe", "hug_mhs", "hug_mgd", "mhe_regulariser", "temperature_ce",
+    "average_energy", "gnc2_energy", "nc_metrics", "one_vs_rest_distances", "reverse_energy",
+    "DATASETS", "TrainResult", "load_dataset", "load_digits_split", "train",
 ]

@@ -18,6 +18,9 @@ matching the proxy types of Table 2 of the HUG paper
 
 Every head exposes ``.proxies``, the current unit proxies as a (K, d) tensor (with a graph for the
 learnable kinds), used by the proxy-based losses (HUG, HingeCE) and by the NC3 metric.
+A forward pass takes any batch size N >= 0 on the head's device, checks that the features are (N, d)
+with the proxies' d and that labels (when given) are N class indices in [0, K), and raises
+:class:`~spherecodes.errors.InvalidParameterError` otherwise.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def _construct(name: str, d: int, K: int) -> np.ndarray:
     return np.array(construct(name, d, K).points)
 
 
-def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | None = None) -> np.ndarray:
+def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | None = None,
+                    catalog: Any = None) -> np.ndarray:
     """Turn a proxy specification into a (K, d) float64 array of unit rows.
 
     Parameters
@@ -75,10 +79,19 @@ def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | 
         ``riesz[metric=euclidean,s=1]/d=3/K=10`` (``spherecodes.lookup``).
     num_classes, dim : int, optional
         Expected K and d; checked when given.
+    catalog : Catalog or path, optional
+        Catalog searched first for a key (``spherecodes.lookup(..., catalog=catalog)``); default:
+        the user catalog, then the built-in one.
 
     Returns
     -------
     numpy.ndarray, shape (K, d), float64.
+
+    Raises
+    ------
+    InvalidParameterError
+        K differs from ``num_classes`` (fewer codewords than classes, or more) or d from ``dim``;
+        an unknown construction, unreadable file or malformed key.
     """
     if isinstance(proxies, Code):
         pts = np.array(proxies.points)
@@ -95,15 +108,17 @@ def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | 
         else:
             from ..export import code_from_key
 
-            pts = np.array(code_from_key(proxies).points)
+            pts = np.array(code_from_key(proxies, catalog=catalog).points)
     else:
         if isinstance(proxies, torch.Tensor):
             proxies = proxies.detach().cpu().double().numpy()
         pts = np.array(as_points(proxies, name="proxies", normalise=True))
     K, d = pts.shape
     if num_classes is not None and K != int(num_classes):
+        relation = "fewer codewords than" if K < int(num_classes) else "more codewords than"
         raise InvalidParameterError("proxies", f"{K} proxies",
-                                    f"the task has {num_classes} classes; pass {num_classes} proxies")
+                                    f"{relation} the {num_classes} classes; pass exactly {num_classes} proxies "
+                                    "(one codeword per class)")
     if dim is not None and d != int(dim):
         raise InvalidParameterError("proxies", f"proxies in R^{d}",
                                     f"the features are in R^{dim}; pass proxies with d={dim}")
@@ -111,6 +126,13 @@ def resolve_proxies(proxies: Any, *, num_classes: int | None = None, dim: int | 
 
 
 # -------------------------------------------------------------------------------------- heads
+
+
+def _check_size(num_classes: Any, dim: Any) -> tuple[int, int]:
+    for name, value in (("num_classes", num_classes), ("dim", dim)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidParameterError(name, value, "pass a positive integer")
+    return int(num_classes), int(dim)
 
 
 class _ScaledCosineHead(nn.Module):
@@ -130,13 +152,42 @@ class _ScaledCosineHead(nn.Module):
     def proxies(self) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _proxy_tensor(self) -> torch.Tensor:
+        """A (K, d) tensor with the proxies' shape, without computing them (overridden where that costs)."""
+        return self.proxies
+
     @property
     def num_classes(self) -> int:
-        return int(self.proxies.shape[0])
+        return int(self._proxy_tensor().shape[0])
+
+    def check_inputs(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+        """Raise InvalidParameterError unless features are (N, d) with the proxies' d and labels (N,) in [0, K)."""
+        K, d = (int(n) for n in self._proxy_tensor().shape)
+        if not isinstance(features, torch.Tensor) or features.ndim != 2 or features.shape[1] != d:
+            shape = tuple(features.shape) if hasattr(features, "shape") else type(features).__name__
+            raise InvalidParameterError("features", f"shape {shape}",
+                                        f"the proxies are in R^{d}; pass features of shape (N, {d})")
+        if labels is None:
+            return
+        if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.shape[0] != features.shape[0]:
+            shape = tuple(labels.shape) if hasattr(labels, "shape") else type(labels).__name__
+            raise InvalidParameterError("labels", f"shape {shape}",
+                                        f"pass one class index per feature row, shape ({features.shape[0]},)")
+        if labels.is_floating_point() or labels.is_complex():
+            raise InvalidParameterError("labels", f"dtype {labels.dtype}", "pass integer class indices")
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= K):
+            raise InvalidParameterError("labels", f"range [{int(labels.min())}, {int(labels.max())}]",
+                                        f"labels must be class indices in [0, {K - 1}] (the head has {K} proxies)")
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits scale * cos(x_i, w_c), shape (N, K), for features of shape (N, d); ``labels`` unused here."""
-        return self.scale * (F.normalize(features, dim=1) @ self.proxies.t())
+        """Logits scale * cos(x_i, w_c), shape (N, K), for features of shape (N, d), any N >= 0.
+
+        ``labels`` (N,) are checked (class indices in [0, K)) but not used here. The proxies are cast
+        to the features' dtype, so a float32 head takes float64 features.
+        """
+        self.check_inputs(features, labels)
+        proxies = self.proxies.to(features.dtype)
+        return self.scale.to(features.dtype) * (F.normalize(features, dim=1) @ proxies.t())
 
 
 class FixedProxyHead(_ScaledCosineHead):
@@ -152,12 +203,14 @@ class FixedProxyHead(_ScaledCosineHead):
         Learn the scale (a scalar parameter) instead of fixing it.
     num_classes, dim : int, optional
         Needed for ``"construction:NAME"``; checked otherwise.
+    catalog : Catalog or path, optional
+        Catalog searched first when ``proxies`` is a catalog key (see :func:`resolve_proxies`).
     """
 
     def __init__(self, proxies: Any, scale: float = DEFAULT_SCALE, learn_scale: bool = False, *,
-                 num_classes: int | None = None, dim: int | None = None):
+                 num_classes: int | None = None, dim: int | None = None, catalog: Any = None):
         super().__init__(scale, learn_scale)
-        pts = resolve_proxies(proxies, num_classes=num_classes, dim=dim)
+        pts = resolve_proxies(proxies, num_classes=num_classes, dim=dim, catalog=catalog)
         self.register_buffer("proxy_buffer", torch.tensor(pts, dtype=torch.get_default_dtype()))
 
     @property
@@ -178,15 +231,18 @@ class RotatedProxyHead(_ScaledCosineHead):
     """
 
     def __init__(self, proxies: Any, scale: float = DEFAULT_SCALE, learn_scale: bool = False, *,
-                 num_classes: int | None = None, dim: int | None = None):
+                 num_classes: int | None = None, dim: int | None = None, catalog: Any = None):
         super().__init__(scale, learn_scale)
-        pts = resolve_proxies(proxies, num_classes=num_classes, dim=dim)
+        pts = resolve_proxies(proxies, num_classes=num_classes, dim=dim, catalog=catalog)
         d = pts.shape[1]
         self.register_buffer("base", torch.tensor(pts, dtype=torch.get_default_dtype()))
         rotation = nn.Linear(d, d, bias=False)
         with torch.no_grad():
             rotation.weight.copy_(torch.eye(d))
         self.rotation = nn.utils.parametrizations.orthogonal(rotation)
+
+    def _proxy_tensor(self) -> torch.Tensor:
+        return self.base
 
     @property
     def proxies(self) -> torch.Tensor:
@@ -204,18 +260,22 @@ class LearnableProxyHead(_ScaledCosineHead):
     init : optional
         Initial proxies (anything :func:`resolve_proxies` takes); by default rows of a standard
         Gaussian from torch's global generator, which are uniform on the sphere (HUG Proposition 1).
-    scale, learn_scale : see :class:`FixedProxyHead`.
+    scale, learn_scale, catalog : see :class:`FixedProxyHead`.
     """
 
     def __init__(self, num_classes: int, dim: int, *, init: Any = None, scale: float = DEFAULT_SCALE,
-                 learn_scale: bool = False):
+                 learn_scale: bool = False, catalog: Any = None):
         super().__init__(scale, learn_scale)
+        num_classes, dim = _check_size(num_classes, dim)
         if init is None:
             weight = torch.randn(int(num_classes), int(dim))
         else:
-            weight = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim),
+            weight = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim, catalog=catalog),
                                   dtype=torch.get_default_dtype())
         self.weight = nn.Parameter(weight)
+
+    def _proxy_tensor(self) -> torch.Tensor:
+        return self.weight
 
     @property
     def proxies(self) -> torch.Tensor:
@@ -244,19 +304,20 @@ class ClassMeanHead(_ScaledCosineHead):
         EMA factor in [0, 1).
     init : optional
         Initial proxies used until a class is first seen; by default Gaussian rows (global generator).
-    scale, learn_scale : see :class:`FixedProxyHead`.
+    scale, learn_scale, catalog : see :class:`FixedProxyHead`.
     """
 
     def __init__(self, num_classes: int, dim: int, *, momentum: float = 0.9, init: Any = None,
-                 scale: float = DEFAULT_SCALE, learn_scale: bool = False):
+                 scale: float = DEFAULT_SCALE, learn_scale: bool = False, catalog: Any = None):
         super().__init__(scale, learn_scale)
+        num_classes, dim = _check_size(num_classes, dim)
         if not (0.0 <= float(momentum) < 1.0):
             raise InvalidParameterError("momentum", momentum, "pass an EMA momentum in [0, 1)")
         self.momentum = float(momentum)
         if init is None:
             means = F.normalize(torch.randn(int(num_classes), int(dim)), dim=1)
         else:
-            means = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim),
+            means = torch.tensor(resolve_proxies(init, num_classes=num_classes, dim=dim, catalog=catalog),
                                  dtype=torch.get_default_dtype())
         self.register_buffer("means", means)
         self.register_buffer("seen", torch.zeros(int(num_classes), dtype=torch.bool))
@@ -283,6 +344,7 @@ class ClassMeanHead(_ScaledCosineHead):
 
     def forward(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Update the means (training mode, labels given), then return cosine logits (N, K)."""
+        self.check_inputs(features, labels)
         if self.training and labels is not None:
             self.update(features, labels)
         return super().forward(features)

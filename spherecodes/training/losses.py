@@ -29,11 +29,15 @@ from ..errors import InvalidParameterError, UnknownNameError
 __all__ = [
     "HUG_VARIANTS",
     "LOSSES",
+    "HUG_LOSS_VARIANTS",
     "HINGECE_TAU_PLUS",
     "HINGECE_TAU_MINUS",
     "riesz_kernel",
     "temperature_ce",
     "hug_loss",
+    "hug_mhe",
+    "hug_mhs",
+    "hug_mgd",
     "hinge_logits",
     "hinge_ce",
     "mhe_regulariser",
@@ -243,6 +247,59 @@ def hug_loss(features: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor
     return alpha * inter + beta * intra
 
 
+def hug_mhe(features: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor, *, relaxed: bool | None = None,
+            alpha: float = 1.0, beta: float = 1.0, s_b: float = 2.0, s_w: float = -1.0,
+            reduction: str = "sum") -> torch.Tensor:
+    """MHE-HUG: :func:`hug_loss` with ``variant="mhe"`` (HUG paper, Eqs. 5-6).
+
+    Minimum-hyperspherical-energy characterisation, to minimise:
+
+    - relaxed (default, the paper's Table 1 choice), Eq. (6):
+      alpha * sum_{c != c'} |w_c - w_c'|^{-s_b} + beta * sum_c sum_{i in A_c} |x_i - w_c|;
+    - exact (``relaxed=False``), Eq. (5): alpha * E_{s_b}({w_c}) - beta * sum_c E_{s_w}({x_i}_{i in A_c} u {w_c}).
+
+    Shapes: features (N, d), labels (N,) in [0, K), proxies (K, d); every argument has the meaning
+    and default it has in :func:`hug_loss`. Returns a scalar tensor.
+    """
+    return hug_loss(features, labels, proxies, variant="mhe", relaxed=relaxed, alpha=alpha, beta=beta, s_b=s_b,
+                    s_w=s_w, reduction=reduction)
+
+
+def hug_mhs(features: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor, *, relaxed: bool | None = None,
+            alpha: float = 1.0, beta: float = 1.0, reduction: str = "sum") -> torch.Tensor:
+    """MHS-HUG: :func:`hug_loss` with ``variant="mhs"`` (HUG paper, Eqs. 7-8).
+
+    Maximum-hyperspherical-separation characterisation, to minimise:
+
+    - relaxed (default, the paper's Table 1 choice), Eq. (8):
+      -alpha * min_{c != c'} |w_c - w_c'| + beta * sum_c max_{i in A_c} |x_i - w_c|;
+    - exact (``relaxed=False``), Eq. (7):
+      -alpha * min_{c != c'} |w_c - w_c'| + beta * sum_c max_{u != v in A_c u {w_c}} |u - v|.
+
+    Shapes and arguments as in :func:`hug_loss`. Returns a scalar tensor.
+    """
+    return hug_loss(features, labels, proxies, variant="mhs", relaxed=relaxed, alpha=alpha, beta=beta,
+                    reduction=reduction)
+
+
+def hug_mgd(features: torch.Tensor, labels: torch.Tensor, proxies: torch.Tensor, *, relaxed: bool | None = None,
+            alpha: float = 1.0, beta: float = 1.0, epsilon: float = 1.0, reduction: str = "sum") -> torch.Tensor:
+    """MGD-HUG: :func:`hug_loss` with ``variant="mgd"`` (HUG paper, Eqs. 9-10).
+
+    Maximum-Gram-determinant characterisation with the Gaussian kernel
+    G_ij = exp(-epsilon^2 |v_i - v_j|^2), to minimise:
+
+    - exact (default, the paper's Table 1 choice), Eq. (10):
+      -alpha * log det G({w_c}) + beta * sum_c det G({x_i}_{i in A_c} u {w_c});
+    - relaxed (``relaxed=True``, the HUG slides): -alpha * log det G({w_c}) + beta * sum_c sum_{i in A_c} |x_i - w_c|.
+
+    See :func:`hug_loss` for why Eq. (10) collapses mini-batch training. Shapes and arguments as in
+    :func:`hug_loss`. Returns a scalar tensor.
+    """
+    return hug_loss(features, labels, proxies, variant="mgd", relaxed=relaxed, alpha=alpha, beta=beta,
+                    epsilon=epsilon, reduction=reduction)
+
+
 # -------------------------------------------------------------------------------- HingeCE
 
 
@@ -406,9 +463,16 @@ class MHERegulariser(nn.Module):
 #: Loss registry used by the trainer and the CLI: name -> function.
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "ce": temperature_ce,
+    "temperature_ce": temperature_ce,
     "hug": hug_loss,
+    "hug_mhe": hug_mhe,
+    "hug_mhs": hug_mhs,
+    "hug_mgd": hug_mgd,
     "hinge_ce": hinge_ce,
 }
+
+#: The HUG variant each ``hug_*`` registry name fixes (``"hug"`` takes the variant as an option).
+HUG_LOSS_VARIANTS: dict[str, str] = {"hug_mhe": "mhe", "hug_mhs": "mhs", "hug_mgd": "mgd"}
 
 
 def get_loss(name: str) -> Callable[..., torch.Tensor]:

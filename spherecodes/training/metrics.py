@@ -6,6 +6,10 @@
   (Def. 2.1: min_k dist(m_k, conv{m_j : j != k})) and their Riesz energy (GNC(2) of the HUG paper, Eq. 1).
 - NC3, self-duality: | W / |W|_F - M / |M|_F |_F with M the (K, d) matrix of class means.
 - The hyperspherical reverse-energy E_r = sum_c sum_{i != j in A_c} |x_i - x_j|^2 of the HUG paper (Sec. 2).
+- The average hyperspherical energy of HUG Sec. 2 (GNC(2), Eq. 1): E / (C (C - 1)) with
+  E = sum_{c != c'} |mu_c - mu_c'|^-2 over the centred, normalised class means. On S^1 its minimum is
+  the regular C-gon's, (C + 1) / 12: 1/3 for C = 3 and 11/12 = 0.9167 for C = 10, the values the HUG
+  paper reports ("2 ... (1/3 for average energy)", "82.5 ... (0.917 for average energy)").
 
 Papers: ``/work/shared/papers/hug-hyperspherical-uniformity-gap.txt``,
 ``/work/shared/papers/generalized-neural-collapse-softmax-codes.txt``.
@@ -20,7 +24,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 
-__all__ = ["nc_metrics", "one_vs_rest_distances", "reverse_energy"]
+__all__ = ["nc_metrics", "one_vs_rest_distances", "reverse_energy", "average_energy", "gnc2_energy"]
 
 
 def _as_array(x: Any, name: str) -> np.ndarray:
@@ -149,6 +153,109 @@ def reverse_energy(features: Any, labels: Any, *, mean: bool = False) -> float:
     return total
 
 
+def _riesz_pairs(U: np.ndarray, s: float) -> np.ndarray:
+    """K_s(|u_i - u_j|) for the unordered pairs i < j of the rows of U: r^-s (s > 0), -log r (s = 0), -r^-s (s < 0)."""
+    i, j = np.triu_indices(U.shape[0], k=1)
+    dist = np.linalg.norm(U[i] - U[j], axis=1)
+    with np.errstate(divide="ignore"):
+        if s > 0:
+            return dist ** (-s)
+        if s == 0:
+            return -np.log(dist)
+        return -(dist ** (-s))
+
+
+def average_energy(points: Any, s: float = 2.0) -> float:
+    """Average Riesz s-energy of the normalised rows: (1 / (K (K - 1))) sum_{i != j} |u_i - u_j|^-s.
+
+    The "average energy" of the HUG paper (Sec. 2, after Fig. 3): the GNC(2) energy of Eq. (1)
+    (ordered pairs) divided by the number C (C - 1) of ordered pairs, i.e. the mean over unordered
+    pairs. For the regular C-gon on S^1 and s = 2 it is (C + 1) / 12 (from
+    sum_{k=1}^{C-1} csc^2(pi k / C) = (C^2 - 1) / 3): 1/3 for C = 3, 11/12 = 0.91667 for C = 10.
+
+    Parameters
+    ----------
+    points : array_like or Tensor (K, d)
+        Rows are normalised first (zero rows are an error).
+    s : float
+        Riesz exponent; s = 0 is the log kernel, s < 0 the -r^-s kernel of HUG Eq. (4).
+
+    Returns
+    -------
+    float; inf when two normalised rows coincide and s > 0.
+    """
+    P = _as_array(points, "points")
+    if P.ndim != 2 or P.shape[0] < 2:
+        raise InvalidParameterError("points", f"array of shape {P.shape}", "pass a (K, d) array with K >= 2")
+    norms = np.linalg.norm(P, axis=1)
+    if np.any(norms == 0) or not np.all(np.isfinite(norms)):
+        raise InvalidParameterError("points", "array with a zero or non-finite row",
+                                    "every row needs a finite non-zero norm")
+    return float(np.mean(_riesz_pairs(P / norms[:, None], float(s))))
+
+
+def _class_means(H: np.ndarray, y: np.ndarray, K: int) -> np.ndarray:
+    counts = np.bincount(y, minlength=K)
+    means = np.zeros((K, H.shape[1]))
+    np.add.at(means, y, H)
+    return means / counts[:, None]
+
+
+def gnc2_energy(features: Any, labels: Any, *, s: float = 2.0, mean: bool = True, center: bool = True,
+                normalise: bool = False, num_classes: int | None = None) -> float:
+    """Hyperspherical energy of the class means in the GNC(2) convention of the HUG paper (Eq. 1).
+
+        mu_hat_c = (mu_c - mu_G) / |mu_c - mu_G|,   E = sum_{c != c'} |mu_hat_c - mu_hat_c'|^-s,
+
+    with mu_c the mean of the features of class c and mu_G the global feature mean (over all samples).
+    ``mean=True`` returns the average energy E / (C (C - 1)) (see :func:`average_energy`), the number
+    the paper reports (0.917 for d = 2, C = 10; 1/3 for d = 2, C = 3).
+
+    Parameters
+    ----------
+    features : array_like or Tensor (N, d)
+        Raw last-layer features (the paper does not normalise them; see ``normalise``).
+    labels : array_like or LongTensor (N,)
+        Class indices 0..C-1, every class present.
+    s : float
+        Riesz exponent (Eq. 1 uses 2).
+    mean : bool
+        Average over the C (C - 1) ordered pairs instead of summing them.
+    center : bool
+        Subtract mu_G (Eq. 1); False uses mu_c / |mu_c|.
+    normalise : bool
+        Project the features onto the sphere before averaging (what a cosine head sees).
+    num_classes : int, optional
+        C; defaults to max(label) + 1.
+
+    Returns
+    -------
+    float; inf when two normalised class means coincide.
+    """
+    H = _as_array(features, "features")
+    if H.ndim != 2 or H.shape[0] < 2:
+        raise InvalidParameterError("features", f"array of shape {H.shape}", "pass an (N, d) array with N >= 2")
+    y = _as_labels(labels, H.shape[0])
+    K = int(num_classes) if num_classes is not None else int(y.max()) + 1
+    counts = np.bincount(y, minlength=K)
+    if counts.size > K or np.any(counts == 0) or K < 2:
+        raise InvalidParameterError("labels", f"class counts {counts.tolist()}",
+                                    f"every class 0..{K - 1} needs at least one sample, and K >= 2")
+    if normalise:
+        norms = np.linalg.norm(H, axis=1)
+        if np.any(norms == 0):
+            raise InvalidParameterError("features", "array with a zero row", "every feature needs a non-zero norm")
+        H = H / norms[:, None]
+    M = _class_means(H, y, K)
+    if center:
+        M = M - H.mean(axis=0)
+    if np.any(np.linalg.norm(M, axis=1) == 0):
+        raise InvalidParameterError("features", "a (centred) class mean at the origin",
+                                    "the GNC(2) energy needs non-zero class means")
+    e = average_energy(M, s)
+    return e if mean else e * K * (K - 1)
+
+
 def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bool = True, center: bool = False,
                s: float = 2.0, num_classes: int | None = None) -> dict[str, float]:
     """Neural-collapse metrics of features (N, d) with labels (N,) and optional classifier weights (K, d).
@@ -179,6 +286,10 @@ def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bo
         ``nc2_one_vs_rest``: min_c dist(m_c, conv{m_j : j != c}) of the normalised class means m_c;
         ``nc2_one_vs_rest_mean``: the mean of those K distances;
         ``nc2_riesz_energy``: sum_{i<j} |m_i - m_j|^-s (unordered pairs; HUG Eq. 1 sums ordered pairs, twice this);
+        ``nc2_riesz_energy_mean``: the mean of those K(K-1)/2 terms (:func:`average_energy` of the m_c);
+        ``gnc2_energy_mean``: :func:`gnc2_energy` with ``mean=True``, the HUG paper's average energy: raw
+        (unnormalised) features, class means centred by the global mean whatever ``normalise`` and
+        ``center`` say; NaN when a centred class mean is at the origin;
         ``nc2_min_angle_deg``: smallest angle between normalised class means;
         ``nc3`` (with ``weights``): | W/|W|_F - M/|M|_F |_F, M the (K, d) class means;
         ``reverse_energy``, ``reverse_energy_mean``: see :func:`reverse_energy`.
@@ -188,10 +299,17 @@ def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bo
         raise InvalidParameterError("features", f"array of shape {H.shape}", "pass an (N, d) array with N >= 2")
     y = _as_labels(labels, H.shape[0])
     K = int(num_classes) if num_classes is not None else int(y.max()) + 1
+    if int(y.max()) >= K:
+        raise InvalidParameterError("labels", f"range [{int(y.min())}, {int(y.max())}]",
+                                    f"labels must be class indices in [0, {K - 1}]")
     counts = np.bincount(y, minlength=K)
-    if counts.size > K or np.any(counts == 0):
+    if np.any(counts == 0):
         raise InvalidParameterError("labels", f"class counts {counts.tolist()}",
                                     f"every class 0..{K - 1} needs at least one sample")
+    try:
+        gnc2 = gnc2_energy(H, y, s=s, num_classes=K)
+    except InvalidParameterError:  # centred means at the origin (e.g. all features collapsed to one point)
+        gnc2 = float("nan")
     if normalise:
         norms = np.linalg.norm(H, axis=1)
         if np.any(norms == 0):
@@ -215,15 +333,15 @@ def nc_metrics(features: Any, labels: Any, weights: Any = None, *, normalise: bo
     Mhat = M / m_norms[:, None]
     ovr = one_vs_rest_distances(Mhat)
     i, j = np.triu_indices(K, k=1)
-    dist = np.linalg.norm(Mhat[i] - Mhat[j], axis=1)
-    with np.errstate(divide="ignore"):
-        energy = float(np.sum(dist ** (-s))) if s != 0 else float(np.sum(-np.log(dist)))
+    pair_energy = _riesz_pairs(Mhat, float(s))
     cos = np.clip(np.sum(Mhat[i] * Mhat[j], axis=1), -1.0, 1.0)
     out = {
         "nc1": nc1,
         "nc2_one_vs_rest": float(ovr.min()),
         "nc2_one_vs_rest_mean": float(ovr.mean()),
-        "nc2_riesz_energy": energy,
+        "nc2_riesz_energy": float(np.sum(pair_energy)),
+        "nc2_riesz_energy_mean": float(np.mean(pair_energy)),
+        "gnc2_energy_mean": gnc2,
         "nc2_min_angle_deg": float(np.degrees(np.arccos(cos.max()))),
     }
     if weights is not None:

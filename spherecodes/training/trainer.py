@@ -1,7 +1,8 @@
 """Train a small MLP on scikit-learn's bundled digits data with a hyperspherical head.
 
-Data: :func:`sklearn.datasets.load_digits` (1797 8x8 images, 10 classes, shipped with scikit-learn,
-no download), a stratified train/test split seeded by ``seed``, inputs standardised with the
+Data: ``dataset="digits"``, the only bundled data set: :func:`sklearn.datasets.load_digits` (1797 8x8
+images, 10 classes, shipped with scikit-learn, no download), optionally restricted to the digits
+0..num_classes-1, a stratified train/test split seeded by ``seed``, inputs standardised with the
 training statistics. Model: 64 -> hidden -> hidden -> feature_dim MLP (ReLU; the last layer is linear so
 that features can take any sign, as the HingeCE paper requires), followed by a head from
 :mod:`spherecodes.training.heads`. Everything runs on the CPU and is deterministic for a given seed
@@ -9,9 +10,11 @@ that features can take any sign, as the HingeCE paper requires), followed by a h
 
 Loss choices (``loss=``):
 
-- ``"ce"``: cross entropy on the head's logits, scale * cos (softmax-code paper, Eq. 1, temperature = 1/scale);
+- ``"ce"`` (alias ``"temperature_ce"``): cross entropy on the head's logits, scale * cos (softmax-code
+  paper, Eq. 1, temperature = 1/scale);
 - ``"hug"``: :func:`~spherecodes.training.losses.hug_loss` on the features and the head's proxies,
-  batch-size independent (``reduction="mean"``);
+  batch-size independent (``reduction="mean"``), variant ``hug_variant``; ``"hug_mhe"``, ``"hug_mhs"``,
+  ``"hug_mgd"``: the same with the variant fixed by the name;
 - ``"hinge_ce"``: :func:`~spherecodes.training.losses.hinge_ce` on the raw features and the proxies.
 
 Prediction is always argmax of the head's logits, i.e. the nearest proxy in angle.
@@ -32,10 +35,19 @@ from torch import nn
 
 from ..errors import InvalidParameterError, UnknownNameError
 from .heads import DEFAULT_SCALE, HEADS, ClassMeanHead, FixedProxyHead, LearnableProxyHead, RotatedProxyHead
-from .losses import HINGECE_TAU_MINUS, HINGECE_TAU_PLUS, HUG_VARIANTS, LOSSES, hinge_ce, hug_loss, mhe_regulariser
+from .losses import (
+    HINGECE_TAU_MINUS,
+    HINGECE_TAU_PLUS,
+    HUG_LOSS_VARIANTS,
+    HUG_VARIANTS,
+    LOSSES,
+    hinge_ce,
+    hug_loss,
+    mhe_regulariser,
+)
 from .metrics import nc_metrics
 
-__all__ = ["TrainResult", "train", "load_digits_split", "DIGITS_CLASSES"]
+__all__ = ["TrainResult", "train", "load_digits_split", "load_dataset", "DATASETS", "DIGITS_CLASSES"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +99,18 @@ class TrainResult:
         return out
 
 
-def load_digits_split(seed: int = 0, test_size: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_digits_split(seed: int = 0, test_size: float = 0.25, num_classes: int = DIGITS_CLASSES
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stratified, seeded split of the digits data, standardised with the training mean and std.
+
+    Parameters
+    ----------
+    seed : int
+        ``random_state`` of the split.
+    test_size : float
+        Fraction held out, in (0, 1).
+    num_classes : int
+        Keep the digits 0..num_classes-1 (2 <= num_classes <= 10); labels stay 0..num_classes-1.
 
     Returns
     -------
@@ -97,7 +119,15 @@ def load_digits_split(seed: int = 0, test_size: float = 0.25) -> tuple[np.ndarra
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or not (
+            2 <= num_classes <= DIGITS_CLASSES):
+        raise InvalidParameterError("num_classes", num_classes, f"the digits data has classes 0..{DIGITS_CLASSES - 1}; "
+                                    f"pass an integer in [2, {DIGITS_CLASSES}]")
+    if not (isinstance(test_size, (int, float)) and 0.0 < test_size < 1.0):
+        raise InvalidParameterError("test_size", test_size, "pass a fraction in (0, 1)")
     X, y = load_digits(return_X_y=True)
+    keep = y < int(num_classes)
+    X, y = X[keep], y[keep]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size, stratify=y, random_state=int(seed))
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
@@ -106,12 +136,31 @@ def load_digits_split(seed: int = 0, test_size: float = 0.25) -> tuple[np.ndarra
             ((X_test - mean) / std).astype(np.float32), y_test.astype(np.int64))
 
 
+#: Data sets :func:`train` can use: name -> loader ``(seed, test_size, num_classes) -> (X_train, y_train,
+#: X_test, y_test)``, with the number of classes it has. Only scikit-learn's bundled digits (no download).
+DATASETS: dict[str, tuple[Callable[..., tuple], int]] = {"digits": (load_digits_split, DIGITS_CLASSES)}
+
+
+def load_dataset(name: str, seed: int = 0, test_size: float = 0.25, num_classes: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split of the data set registered as ``name`` (see :data:`DATASETS`); an unknown name lists the valid ones.
+
+    ``num_classes`` None keeps all classes of the data set. Returns X_train, y_train, X_test, y_test.
+    """
+    try:
+        loader, total = DATASETS[name]
+    except (KeyError, TypeError):
+        raise UnknownNameError("dataset", name, sorted(DATASETS)) from None
+    return loader(seed, test_size, total if num_classes is None else num_classes)
+
+
 def _mlp(in_dim: int, hidden: int, out_dim: int) -> nn.Module:
     return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                          nn.Linear(hidden, out_dim))
 
 
-def _make_head(head: str, proxies: Any, K: int, d: int, scale: float, learn_scale: bool, momentum: float) -> nn.Module:
+def _make_head(head: str, proxies: Any, K: int, d: int, scale: float, learn_scale: bool, momentum: float,
+               catalog: Any = None) -> nn.Module:
     if head not in HEADS:
         raise UnknownNameError("head", head, sorted(HEADS))
     if head in ("fixed", "rotated"):
@@ -121,10 +170,11 @@ def _make_head(head: str, proxies: Any, K: int, d: int, scale: float, learn_scal
                                             "pass proxies (a catalog key, 'construction:NAME', a file or an array)")
             proxies = "construction:simplex"
         cls = FixedProxyHead if head == "fixed" else RotatedProxyHead
-        return cls(proxies, scale=scale, learn_scale=learn_scale, num_classes=K, dim=d)
+        return cls(proxies, scale=scale, learn_scale=learn_scale, num_classes=K, dim=d, catalog=catalog)
     if head == "learnable":
-        return LearnableProxyHead(K, d, init=proxies, scale=scale, learn_scale=learn_scale)
-    return ClassMeanHead(K, d, init=proxies, momentum=momentum, scale=scale, learn_scale=learn_scale)
+        return LearnableProxyHead(K, d, init=proxies, scale=scale, learn_scale=learn_scale, catalog=catalog)
+    return ClassMeanHead(K, d, init=proxies, momentum=momentum, scale=scale, learn_scale=learn_scale,
+                         catalog=catalog)
 
 
 def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -134,9 +184,11 @@ def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs: int = 30, lr: float = 3e-3,
           seed: int = 0, feature_dim: int = 16, hidden_dim: int = 128, batch_size: int = 64,
           scale: float = DEFAULT_SCALE, learn_scale: bool = False, weight_decay: float = 5e-4,
-          hug_variant: str = "mhe", hug_relaxed: bool | None = None, hug_alpha: float = 1.0, hug_beta: float = 1.0,
-          tau_plus: float = HINGECE_TAU_PLUS, tau_minus: float = HINGECE_TAU_MINUS, mhe_weight: float = 0.0,
-          momentum: float = 0.9, test_size: float = 0.25, progress: ProgressCallback | None = None) -> TrainResult:
+          hug_variant: str | None = None, hug_relaxed: bool | None = None, hug_alpha: float = 1.0,
+          hug_beta: float = 1.0, tau_plus: float = HINGECE_TAU_PLUS, tau_minus: float = HINGECE_TAU_MINUS,
+          mhe_weight: float = 0.0, momentum: float = 0.9, test_size: float = 0.25, dataset: str = "digits",
+          num_classes: int | None = None, catalog: Any = None,
+          progress: ProgressCallback | None = None) -> TrainResult:
     """Train an MLP with a hyperspherical head on the digits data and report accuracy and NC metrics.
 
     Parameters
@@ -145,16 +197,20 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
         See :mod:`spherecodes.training.heads`.
     proxies : optional
         Proxies for fixed / rotated heads, or the initialisation of learnable / class-mean heads:
-        a Code, a (10, feature_dim) array or tensor, a catalog key, ``"construction:NAME"`` or a proxy
-        file. Default for fixed / rotated: ``"construction:simplex"`` (needs feature_dim >= 9).
-    loss : {"ce", "hug", "hinge_ce"}
+        a Code, a (K, feature_dim) array or tensor, a catalog key, ``"construction:NAME"`` or a proxy
+        file. Default for fixed / rotated: ``"construction:simplex"`` (needs feature_dim >= K - 1).
+    loss : {"ce", "temperature_ce", "hug", "hug_mhe", "hug_mhs", "hug_mgd", "hinge_ce"}
+        See the module docstring; the registry is :data:`~spherecodes.training.losses.LOSSES`.
     epochs, lr, seed, batch_size, weight_decay :
         Adam with weight decay, shuffled mini-batches, everything seeded by ``seed``.
     feature_dim, hidden_dim : int
         d (the sphere's ambient dimension) and the MLP width.
     scale, learn_scale :
         Logit scale 1 / temperature of the heads (used by "ce" and for prediction).
-    hug_variant, hug_relaxed, hug_alpha, hug_beta :
+    hug_variant : {"mhe", "mhs", "mgd"}, optional
+        Variant for ``loss="hug"`` (default "mhe"); for ``"hug_mhe"`` etc. the name fixes it, and a
+        different ``hug_variant`` is an error.
+    hug_relaxed, hug_alpha, hug_beta :
         Options of :func:`~spherecodes.training.losses.hug_loss` (``reduction="mean"`` here).
     tau_plus, tau_minus : float
         HingeCE thresholds (radians).
@@ -165,6 +221,12 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
         EMA momentum of the class-mean head.
     test_size : float
         Fraction of the data held out.
+    dataset : {"digits"}
+        Registered in :data:`DATASETS`; digits (bundled with scikit-learn) is the only one.
+    num_classes : int, optional
+        Use the first ``num_classes`` classes of the data set (K); default all (10 for digits).
+    catalog : Catalog or path, optional
+        Catalog searched first when ``proxies`` is a catalog key (``spherecodes.lookup(..., catalog=...)``).
     progress : callable, optional
         Called after every epoch as ``progress(epoch, epochs, stats)`` with the history entry.
 
@@ -174,8 +236,17 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
     """
     if loss not in LOSSES:
         raise UnknownNameError("loss", loss, sorted(LOSSES))
-    if hug_variant not in HUG_VARIANTS:
+    if hug_variant is not None and hug_variant not in HUG_VARIANTS:
         raise UnknownNameError("HUG variant", hug_variant, HUG_VARIANTS)
+    if loss in HUG_LOSS_VARIANTS:
+        if hug_variant is not None and hug_variant != HUG_LOSS_VARIANTS[loss]:
+            raise InvalidParameterError("hug_variant", hug_variant,
+                                        f"loss={loss!r} fixes the variant {HUG_LOSS_VARIANTS[loss]!r}; "
+                                        "drop hug_variant or use loss='hug'")
+        hug_variant = HUG_LOSS_VARIANTS[loss]
+    hug_variant = hug_variant or "mhe"
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise UnknownNameError("dataset", dataset, sorted(DATASETS))
     for name, value, low in (("epochs", epochs, 1), ("feature_dim", feature_dim, 2), ("hidden_dim", hidden_dim, 1),
                              ("batch_size", batch_size, 1)):
         if not isinstance(value, (int, np.integer)) or value < low:
@@ -188,10 +259,12 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
                   learn_scale=bool(learn_scale), weight_decay=float(weight_decay), hug_variant=hug_variant,
                   hug_relaxed=hug_relaxed, hug_alpha=float(hug_alpha), hug_beta=float(hug_beta),
                   tau_plus=float(tau_plus), tau_minus=float(tau_minus), mhe_weight=float(mhe_weight),
-                  momentum=float(momentum), test_size=float(test_size))
+                  momentum=float(momentum), test_size=float(test_size), dataset=dataset,
+                  catalog=None if catalog is None else str(getattr(catalog, "path", catalog)))
 
-    X_train, y_train, X_test, y_test = load_digits_split(seed, test_size)
-    K, d = DIGITS_CLASSES, int(feature_dim)
+    X_train, y_train, X_test, y_test = load_dataset(dataset, seed, test_size, num_classes)
+    K, d = int(DATASETS[dataset][1] if num_classes is None else num_classes), int(feature_dim)
+    config["num_classes"] = K
     Xtr, ytr = torch.from_numpy(X_train), torch.from_numpy(y_train)
     Xte, yte = torch.from_numpy(X_test), torch.from_numpy(y_test)
 
@@ -199,7 +272,7 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
         torch.manual_seed(int(seed))
         generator = torch.Generator().manual_seed(int(seed))
         body = _mlp(Xtr.shape[1], int(hidden_dim), d)
-        head_module = _make_head(head, proxies, K, d, float(scale), bool(learn_scale), float(momentum))
+        head_module = _make_head(head, proxies, K, d, float(scale), bool(learn_scale), float(momentum), catalog)
         params = list(body.parameters()) + [p for p in head_module.parameters() if p.requires_grad]
         optimiser = torch.optim.Adam(params, lr=float(lr), weight_decay=float(weight_decay))
         history: list[dict] = []
@@ -214,9 +287,9 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
                 xb, yb = Xtr[idx], ytr[idx]
                 features = body(xb)
                 logits = head_module(features, yb)
-                if loss == "ce":
+                if loss in ("ce", "temperature_ce"):
                     value = F.cross_entropy(logits, yb)
-                elif loss == "hug":
+                elif loss == "hug" or loss in HUG_LOSS_VARIANTS:
                     value = hug_loss(features, yb, head_module.proxies, variant=hug_variant, relaxed=hug_relaxed,
                                      alpha=float(hug_alpha), beta=float(hug_beta), reduction="mean")
                 else:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
-from spherecodes.catalog import Catalog, LookupMiss, lookup
+from spherecodes.catalog import Catalog, LookupMiss, default_catalogs, find_stored, lookup
 from spherecodes.catalog.locations import builtin_catalog_path, user_catalog_path
 from spherecodes.code import Code
-from spherecodes.errors import InvalidParameterError, SpherecodesError, UnknownNameError
+from spherecodes.errors import CatalogError, InvalidParameterError, SpherecodesError, UnknownNameError
 from spherecodes.keys import make_key
 from spherecodes.objectives import get_objective
 
@@ -54,10 +56,13 @@ def test_user_catalog_path_env_and_default(monkeypatch, tmp_path):
     assert user_catalog_path() == default
 
 
-def test_builtin_catalog_path_is_inside_the_package():
+def test_builtin_catalog_path_is_inside_the_package(monkeypatch, tmp_path):
     import spherecodes
 
+    monkeypatch.delenv("SPHERECODES_BUILTIN_CATALOG")
     assert builtin_catalog_path() == Path(spherecodes.__file__).resolve().parent / "data" / "builtin_catalog.h5"
+    monkeypatch.setenv("SPHERECODES_BUILTIN_CATALOG", str(tmp_path / "b.h5"))
+    assert builtin_catalog_path() == tmp_path / "b.h5"
 
 
 # ------------------------------------------------------------------ hits
@@ -153,3 +158,104 @@ def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeyp
     lookup("riesz", 3, 12, compute=True, catalog=tmp_path / "mine.h5")
     assert Catalog(tmp_path / "mine.h5", "r").get(key_of(3, 12)) is not None
     assert Catalog(tmp_path / "user.h5", "r").get(key_of(3, 12)) is None
+
+
+def test_compute_with_a_read_only_catalog_returns_the_code(tmp_path, monkeypatch, caplog):
+    def fake_generate(objective, d, K, *, catalog, **params):
+        return riesz_code(d, K, seed=12, **params)
+
+    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
+    path = tmp_path / "user.h5"
+    Catalog(path).put(riesz_code(3, 5))
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    try:
+        with caplog.at_level("WARNING", logger="spherecodes.catalog.lookup"):
+            made = lookup("riesz", 3, 13, compute=True)
+        assert np.array_equal(made.points, riesz_code(3, 13, seed=12).points)
+        assert path.read_bytes() == before
+        assert any("read-only" in r.getMessage() for r in caplog.records)
+    finally:
+        os.chmod(path, 0o644)
+
+
+# ------------------------------------------------------------------ damaged entries
+def _flip_points_byte(path, key):
+    with h5py.File(path, "r") as f:
+        offset = f[f"entries/{key}/points"].id.get_offset()
+    with open(path, "r+b") as fh:
+        fh.seek(offset + 3)
+        b = fh.read(1)[0]
+        fh.seek(offset + 3)
+        fh.write(bytes([b ^ 0x10]))
+
+
+def test_a_damaged_entry_is_reported_skipped_and_the_rest_kept(tmp_path, caplog):
+    user = Catalog(tmp_path / "user.h5")
+    user.put_many([riesz_code(3, 5, seed=1), riesz_code(3, 6, seed=3)])
+    in_builtin = riesz_code(3, 5, seed=2)
+    Catalog(tmp_path / "builtin.h5").put(in_builtin)
+    _flip_points_byte(tmp_path / "user.h5", key_of(3, 5))
+    with pytest.raises(CatalogError, match="corrupted"):  # Catalog.get never returns damaged data
+        user.get(key_of(3, 5))
+    with caplog.at_level("WARNING", logger="spherecodes.catalog.lookup"):
+        got = lookup("riesz", 3, 5)
+    assert np.array_equal(got.points, in_builtin.points)  # skipped to the next catalog
+    assert any("corrupted" in r.getMessage() and key_of(3, 5) in r.getMessage() for r in caplog.records)
+    assert np.array_equal(find_stored(key_of(3, 5)).points, in_builtin.points)
+    assert np.array_equal(lookup("riesz", 3, 6).points, riesz_code(3, 6, seed=3).points)  # the rest is kept
+
+
+def test_a_miss_names_the_damaged_entry(tmp_path):
+    user = Catalog(tmp_path / "user.h5")
+    user.put(riesz_code(3, 5, seed=1))
+    _flip_points_byte(tmp_path / "user.h5", key_of(3, 5))
+    assert find_stored(key_of(3, 5)) is None
+    with pytest.raises(LookupMiss) as info:
+        lookup("riesz", 3, 5)
+    assert info.value.damaged == [str(tmp_path / "user.h5")]
+    assert "damaged" in str(info.value) and "catalog verify" in str(info.value)
+
+
+def test_a_hit_in_the_first_catalog_does_not_open_the_builtin(tmp_path, monkeypatch):
+    Catalog(tmp_path / "user.h5").put(riesz_code(3, 5, seed=1))
+    (tmp_path / "builtin.h5").write_text("not hdf5")  # opening it would log a warning and skip it
+    opened = []
+    real_init = Catalog.__init__
+
+    def spy(self, path, *args, **kwargs):
+        opened.append(Path(path).name)
+        real_init(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Catalog, "__init__", spy)
+    lookup("riesz", 3, 5)
+    assert opened == ["user.h5"]
+    assert [c.path.name for c in default_catalogs()] == ["user.h5"]  # the broken built-in one is skipped
+
+
+# ------------------------------------------------------------------ generate (spherecodes/api.py)
+
+
+def test_generate_with_a_read_only_catalog_returns_the_computed_code(tmp_path):
+    import spherecodes
+
+    path = tmp_path / "user.h5"
+    Catalog(path).put(riesz_code(3, 5))
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    try:
+        code = spherecodes.generate("riesz", 3, 4, catalog=path, certify=False)
+    finally:
+        os.chmod(path, 0o644)
+    assert code.K == 4 and code.d == 3 and path.read_bytes() == before
+
+
+def test_generate_recomputes_over_a_damaged_entry(tmp_path):
+    import spherecodes
+
+    path = tmp_path / "user.h5"
+    Catalog(path).put_many([riesz_code(3, 4, seed=1), riesz_code(3, 5, seed=2)])
+    _flip_points_byte(path, key_of(3, 4))
+    code = spherecodes.generate("riesz", 3, 4, catalog=path, certify=False)
+    stored = Catalog(path, "r").get(key_of(3, 4))  # the damaged entry was replaced by the new code
+    assert np.array_equal(stored.points, code.points) and Catalog(path, "r").verify().ok

@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import sys
+import types
 from pathlib import Path
 
 import h5py
@@ -147,6 +149,90 @@ def test_bad_catalog_file_is_a_usage_error(tmp_path):
     assert res.exit_code == 2 and "HDF5" in error_line(res)
     res = run(catalog_cmd, ["list", "--builtin"])
     assert res.exit_code == 2 and "not installed" in error_line(res)
+
+
+def test_show_an_unknown_key_suggests_near_ones(filled, tmp_path):
+    path, codes = filled
+    res = run(catalog_cmd, ["show", key_of(3, 7)])
+    line = error_line(res)
+    assert res.exit_code == 2 and f"no entry {key_of(3, 7)}" in line
+    # nearest first: K=6 (log 7/6), then K=5 (log 7/5), then d=4 (log 4/3 + log 7/6)
+    assert f"nearest stored: {key_of(3, 6)}, {key_of(3, 5)}, {key_of(4, 6)}" in line
+    # a malformed key: the syntax error, and what is stored near what it seems to mean
+    res = run(catalog_cmd, ["show", "riesz/d=3/K=6"])
+    line = error_line(res)
+    assert res.exit_code == 2 and "keys look like" in line and f"nearest stored: {key_of(3, 6)}" in line
+    # a misspelt objective
+    res = run(catalog_cmd, ["show", "reisz[s=1]/d=4/K=6"])
+    assert res.exit_code == 2 and f"nearest stored: {key_of(4, 6)}" in error_line(res)
+    # nothing near
+    res = run(catalog_cmd, ["show", "xylophone[]/d=3/K=6"])
+    assert res.exit_code == 2 and "nearest" not in error_line(res) and "catalog list" in error_line(res)
+
+
+def test_show_says_when_the_builtin_catalog_has_the_key(filled, tmp_path):
+    builtin_code = riesz_code(5, 9, 4)
+    Catalog(tmp_path / "builtin.h5").put(builtin_code)
+    res = run(catalog_cmd, ["show", builtin_code.key])
+    assert res.exit_code == 2 and "add --builtin" in error_line(res)
+    res = run(catalog_cmd, ["show", builtin_code.key, "--builtin"])
+    assert res.exit_code == 0 and builtin_code.key in res.output
+    res = run(catalog_cmd, ["show", key_of(5, 10)])
+    assert res.exit_code == 2 and "--builtin" not in error_line(res)
+
+
+def test_remove_an_unknown_key_suggests_near_ones(filled):
+    res = run(catalog_cmd, ["remove", key_of(3, 7)])
+    assert res.exit_code == 2 and f"nearest stored: {key_of(3, 6)}" in error_line(res)
+
+
+def test_newer_format_version_is_named(filled):
+    path, codes = filled
+    with h5py.File(path, "r+") as f:
+        f.attrs["format_version"] = 99
+    for cmd, args in ((catalog_cmd, ["list"]), (catalog_cmd, ["show", codes[0].key]),
+                      (lookup_cmd, ["riesz", "-d", 3, "-K", 5])):
+        res = run(cmd, args)
+        assert res.exit_code == 2
+        line = error_line(res)
+        assert "format version 99" in line and "newer" in line and "upgrade spherecodes" in line
+
+
+def test_read_only_catalog_reads_work_and_writes_say_so(filled, tmp_path):
+    path, codes = filled
+    other = tmp_path / "other.h5"
+    Catalog(other).put(riesz_code(3, 8, 7))
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    try:
+        assert run(catalog_cmd, ["list"]).exit_code == 0
+        assert run(catalog_cmd, ["show", codes[0].key]).exit_code == 0
+        assert run(catalog_cmd, ["verify"]).exit_code == 0
+        assert run(lookup_cmd, ["riesz", "-d", 3, "-K", 5]).output.splitlines()[0] == codes[0].key
+        for args in (["remove", codes[0].key], ["merge", other], ["import", other]):
+            res = run(catalog_cmd, args)
+            assert res.exit_code == 2, args
+            line = error_line(res)
+            assert "read-only" in line and str(path) in line
+    finally:
+        os.chmod(path, 0o644)
+    assert path.read_bytes() == before
+
+
+def test_lookup_compute_with_a_read_only_catalog_still_prints_the_code(filled, monkeypatch):
+    path, codes = filled
+    made = riesz_code(3, 9, 13)
+    fake = types.SimpleNamespace(generate=lambda objective, d, K, *, catalog, **params: made)
+    monkeypatch.setitem(sys.modules, "spherecodes.api", fake)
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    try:
+        res = run(lookup_cmd, ["riesz", "-d", 3, "-K", 9, "--compute", "--json"])
+    finally:
+        os.chmod(path, 0o644)
+    assert res.exit_code == 0
+    assert np.array_equal(np.array(json.loads(res.output)["points"]), made.points)
+    assert path.read_bytes() == before
 
 
 # ------------------------------------------------------------------ lookup

@@ -12,6 +12,8 @@ from spherecodes.errors import InvalidParameterError, UnknownNameError
 from spherecodes.training.losses import (
     HINGECE_TAU_MINUS,
     HINGECE_TAU_PLUS,
+    HUG_LOSS_VARIANTS,
+    LOSSES,
     HingeCELoss,
     HUGLoss,
     MHERegulariser,
@@ -20,6 +22,9 @@ from spherecodes.training.losses import (
     hinge_ce,
     hinge_logits,
     hug_loss,
+    hug_mgd,
+    hug_mhe,
+    hug_mhs,
     mhe_regulariser,
     temperature_ce,
 )
@@ -393,5 +398,88 @@ def test_mhe_regulariser_gradcheck_and_module():
 
 def test_loss_registry():
     assert get_loss("hug") is hug_loss
-    with pytest.raises(UnknownNameError, match="ce, hinge_ce, hug"):
+    assert get_loss("hug_mhe") is hug_mhe and get_loss("hug_mhs") is hug_mhs and get_loss("hug_mgd") is hug_mgd
+    assert get_loss("temperature_ce") is temperature_ce and get_loss("hinge_ce") is hinge_ce
+    assert HUG_LOSS_VARIANTS == {"hug_mhe": "mhe", "hug_mhs": "mhs", "hug_mgd": "mgd"}
+    with pytest.raises(UnknownNameError, match="ce, hinge_ce, hug, hug_mgd, hug_mhe, hug_mhs, temperature_ce"):
         get_loss("mse")
+
+
+# --------------------------------------------------------------------- the hug_* thin functions
+
+
+def test_hug_mhe_function_hand_values():
+    # Eq. 5 case of test_hug_mhe_exact_eq5_hand_value, through hug_mhe
+    x = torch.tensor([[0.0, 5.0]], dtype=D64)
+    y = torch.tensor([0])
+    expected5 = 0.7 * 0.5 + 1.3 * 2 * math.sqrt(2)
+    assert hug_mhe(x, y, ANTIPODAL, relaxed=False, alpha=0.7, beta=1.3).item() == pytest.approx(expected5, rel=1e-14)
+    # Eq. 6 (the default): alpha * 0.5 + beta * |x - w0| = alpha * 0.5 + beta * sqrt(2)
+    assert hug_mhe(x, y, ANTIPODAL, alpha=0.7, beta=1.3).item() == pytest.approx(0.35 + 1.3 * math.sqrt(2), rel=1e-14)
+
+
+def test_hug_mhs_function_hand_values():
+    x = torch.tensor([unit(0.2), unit(-0.4), unit(math.pi - 0.1)], dtype=D64)
+    y = torch.tensor([0, 0, 1])
+    chord = lambda a: 2 * math.sin(abs(a) / 2)  # noqa: E731
+    assert hug_mhs(x, y, ANTIPODAL).item() == pytest.approx(-2.0 + chord(0.4) + chord(0.1), rel=1e-13)
+    assert hug_mhs(x, y, ANTIPODAL, relaxed=False).item() == pytest.approx(-2.0 + chord(0.6) + chord(0.1), rel=1e-13)
+
+
+def test_hug_mgd_function_hand_values():
+    eps = 0.8
+    x = torch.tensor([[0.0, 1.0]], dtype=D64)
+    y = torch.tensor([0])
+    inter = -math.log(1 - math.exp(-8 * eps**2))
+    exact = inter + 1.5 * (1 - math.exp(-4 * eps**2))  # Eq. 10 (the default for mgd)
+    assert hug_mgd(x, y, ANTIPODAL, epsilon=eps, beta=1.5).item() == pytest.approx(exact, rel=1e-13)
+    relaxed = inter + 1.5 * math.sqrt(2)  # slides: beta * |x - w0|
+    assert hug_mgd(x, y, ANTIPODAL, epsilon=eps, beta=1.5, relaxed=True).item() == pytest.approx(relaxed, rel=1e-13)
+
+
+@pytest.mark.parametrize("fn,variant", [(hug_mhe, "mhe"), (hug_mhs, "mhs"), (hug_mgd, "mgd")])
+@pytest.mark.parametrize("relaxed", [None, True, False])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_hug_functions_equal_hug_loss_with_their_variant(fn, variant, relaxed, reduction):
+    g = torch.Generator().manual_seed(11)
+    f = torch.randn(9, 3, dtype=D64, generator=g, requires_grad=True)
+    w = torch.randn(4, 3, dtype=D64, generator=g, requires_grad=True)
+    y = torch.tensor([0, 1, 1, 2, 2, 2, 3, 0, 1])
+    kw = dict(relaxed=relaxed, alpha=0.8, beta=1.7, reduction=reduction)
+    extra = {"mhe": dict(s_b=1.5, s_w=-0.5), "mhs": {}, "mgd": dict(epsilon=0.6)}[variant]
+    a = fn(f, y, w, **kw, **extra)
+    b = hug_loss(f, y, w, variant=variant, **kw, **extra)
+    assert a.item() == b.item()
+    ga = torch.autograd.grad(a, (f, w))
+    gb = torch.autograd.grad(b, (f, w))
+    assert all(torch.equal(p, q) for p, q in zip(ga, gb))
+    # and it is not the other variants' value
+    others = [hug_loss(f, y, w, variant=v, relaxed=relaxed, alpha=0.8, beta=1.7, reduction=reduction).item()
+              for v in ("mhe", "mhs", "mgd") if v != variant]
+    assert all(abs(a.item() - o) > 1e-9 for o in others)
+
+
+# ------------------------------------------------------------------------------ bad inputs
+
+
+def _call(name, f, w, y):
+    fn = LOSSES[name]
+    if name in ("ce", "temperature_ce"):
+        return fn(f, w, y, 0.1)
+    if name == "hinge_ce":
+        return fn(f, w, y)
+    return fn(f, y, w)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_rejects_bad_shapes_and_labels(name):
+    f, w = torch.randn(3, 4), torch.randn(5, 4)
+    with pytest.raises(InvalidParameterError, match="same d"):
+        _call(name, torch.randn(3, 3), w, torch.tensor([0, 1, 2]))  # proxies in R^4, features in R^3
+    with pytest.raises(InvalidParameterError, match="\\[0, 4\\]"):
+        _call(name, f, w, torch.tensor([0, 5, 2]))  # label 5 with 5 proxies
+    with pytest.raises(InvalidParameterError, match="labels"):
+        _call(name, f, w, torch.tensor([0, -1, 2]))
+    with pytest.raises(InvalidParameterError, match="labels"):
+        _call(name, f, w, torch.tensor([0, 1]))  # one label short
+    assert torch.isfinite(_call(name, f, w, torch.tensor([0, 1, 4])))  # the same call with good input works

@@ -10,7 +10,7 @@ import torch
 from scipy.optimize import minimize
 
 from spherecodes.errors import InvalidParameterError
-from spherecodes.training.metrics import nc_metrics, one_vs_rest_distances, reverse_energy
+from spherecodes.training.metrics import average_energy, gnc2_energy, nc_metrics, one_vs_rest_distances, reverse_energy
 
 
 def simplex(K: int, d: int) -> np.ndarray:
@@ -132,3 +132,100 @@ def test_metric_inputs_are_checked():
         nc_metrics(X, y, weights=np.ones((3, 3)))
     with pytest.raises(InvalidParameterError):
         one_vs_rest_distances(np.ones((1, 3)))
+
+
+# ------------------------------------------------------------ HUG average energy (GNC(2), Eq. 1)
+
+
+def regular_polygon(C: int, phase: float = 0.0) -> np.ndarray:
+    t = phase + 2 * np.pi * np.arange(C) / C
+    return np.stack([np.cos(t), np.sin(t)], axis=1)
+
+
+def polygon_average_energy_by_chords(C: int) -> float:
+    """(1 / (C (C - 1))) sum_{i != j} |u_i - u_j|^-2 for the regular C-gon, from the chord lengths 2 sin(pi k / C).
+
+    Every vertex sees the other C - 1 vertices at chords 2 sin(pi k / C), k = 1..C-1, so the ordered-pair
+    sum is C * sum_k 1 / (4 sin^2(pi k / C)); no coordinates involved.
+    """
+    return C * sum(1.0 / (4.0 * math.sin(math.pi * k / C) ** 2) for k in range(1, C)) / (C * (C - 1))
+
+
+def test_average_energy_of_regular_polygons_matches_the_hug_paper():
+    # HUG paper, Sec. 2: minimal energy on S^1 is 2 for C = 3 ("1/3 for average energy") and about 82.5 for
+    # C = 10 ("about 0.917 for average energy"); csc^2 identity: average = (C + 1) / 12 exactly
+    decagon = average_energy(regular_polygon(10, phase=0.3))
+    triangle = average_energy(regular_polygon(3, phase=1.1))
+    assert decagon == pytest.approx(polygon_average_energy_by_chords(10), rel=1e-13)
+    assert decagon == pytest.approx(11 / 12, rel=1e-13)
+    assert round(decagon, 3) == 0.917 and decagon * 90 == pytest.approx(82.5, rel=1e-13)
+    assert triangle == pytest.approx(1 / 3, rel=1e-13) and triangle * 6 == pytest.approx(2.0, rel=1e-13)
+    for C in (4, 7, 12):
+        assert average_energy(regular_polygon(C)) == pytest.approx(polygon_average_energy_by_chords(C), rel=1e-12)
+
+
+def test_average_energy_normalises_rows_and_is_the_mean_over_pairs():
+    P = regular_polygon(10)
+    scaled = P * np.random.default_rng(0).uniform(0.5, 3.0, size=(10, 1))
+    assert average_energy(scaled) == pytest.approx(11 / 12, rel=1e-13)
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    brute = np.mean([np.linalg.norm(U[a] - U[b]) ** -1.5 for a in range(6) for b in range(6) if a != b])
+    assert average_energy(torch.tensor(X), s=1.5) == pytest.approx(brute, rel=1e-12)
+    with pytest.raises(InvalidParameterError):
+        average_energy(np.zeros((3, 2)))
+
+
+def test_a_perturbed_decagon_has_a_higher_average_energy():
+    # the regular polygon minimises the s = 2 energy on S^1: any move of one vertex raises it
+    t = 2 * np.pi * np.arange(10) / 10
+    t[3] += 0.05
+    moved = np.stack([np.cos(t), np.sin(t)], axis=1)
+    assert average_energy(moved) > 11 / 12 + 1e-4
+
+
+@pytest.mark.parametrize("C", [3, 10])
+def test_gnc2_energy_of_collapsed_polygon_features(C):
+    P = regular_polygon(C, phase=0.2)
+    labels = np.repeat(np.arange(C), 9)
+    X = 2.5 * P[labels]  # balanced classes, one norm: the global mean is 0
+    expected = polygon_average_energy_by_chords(C)
+    assert gnc2_energy(X, labels) == pytest.approx(expected, rel=1e-12)
+    assert gnc2_energy(X, labels, mean=False) == pytest.approx(expected * C * (C - 1), rel=1e-12)
+    # centring by the global mean (Eq. 1) makes it invariant to a common offset of all features ...
+    shifted = X + np.array([3.0, -1.0])
+    assert gnc2_energy(shifted, labels) == pytest.approx(expected, rel=1e-12)
+    # ... which the uncentred energy is not
+    assert gnc2_energy(shifted, labels, center=False) > expected + 1e-3
+    m = nc_metrics(shifted, labels)
+    assert m["gnc2_energy_mean"] == pytest.approx(expected, rel=1e-12)
+    assert m["nc2_riesz_energy_mean"] == pytest.approx(average_energy(
+        np.stack([shifted[labels == c][0] for c in range(C)])), rel=1e-12)  # normalised, uncentred means
+
+
+def test_nc_metrics_energy_mean_is_the_sum_over_pairs():
+    X = np.random.default_rng(4).normal(size=(30, 3))
+    y = np.arange(30) % 5
+    m = nc_metrics(X, y)
+    assert m["nc2_riesz_energy_mean"] == pytest.approx(m["nc2_riesz_energy"] / 10, rel=1e-13)
+
+
+def test_gnc2_energy_inputs_are_checked():
+    P = regular_polygon(3)
+    X, y = P[[0, 1, 2, 0]], np.array([0, 1, 2, 0])
+    with pytest.raises(InvalidParameterError, match="class"):
+        gnc2_energy(X, y, num_classes=4)
+    with pytest.raises(InvalidParameterError, match="origin"):
+        gnc2_energy(np.ones((4, 2)), np.array([0, 1, 0, 1]))  # every class mean equals the global mean
+    # nc_metrics reports that case as NaN instead of failing (a collapsed network still gets its other metrics)
+    same = nc_metrics(np.tile([1.0, 2.0], (4, 1)), np.array([0, 1, 0, 1]))
+    assert math.isnan(same["gnc2_energy_mean"]) and same["nc2_riesz_energy"] == math.inf
+
+
+def test_labels_out_of_range_are_rejected():
+    P = simplex(3, 2)
+    X, y = collapsed(P, 2)
+    with pytest.raises(InvalidParameterError, match="\\[0, 1\\]"):
+        nc_metrics(X, y, num_classes=2)  # label 2 with 2 classes
+    with pytest.raises(InvalidParameterError, match="labels"):
+        gnc2_energy(X, np.where(y == 0, -1, y))

@@ -11,10 +11,10 @@ import torch
 
 from spherecodes.errors import InvalidParameterError, UnknownNameError
 from spherecodes.training import train
-from spherecodes.training.trainer import DIGITS_CLASSES, load_digits_split
+from spherecodes.training.trainer import DATASETS, DIGITS_CLASSES, load_dataset, load_digits_split
 
-METRIC_KEYS = {"nc1", "nc2_one_vs_rest", "nc2_one_vs_rest_mean", "nc2_riesz_energy", "nc2_min_angle_deg", "nc3",
-               "reverse_energy", "reverse_energy_mean"}
+METRIC_KEYS = {"nc1", "nc2_one_vs_rest", "nc2_one_vs_rest_mean", "nc2_riesz_energy", "nc2_riesz_energy_mean",
+               "gnc2_energy_mean", "nc2_min_angle_deg", "nc3", "reverse_energy", "reverse_energy_mean"}
 
 
 def test_digits_split_is_seeded_stratified_and_standardised():
@@ -85,3 +85,63 @@ def test_bad_arguments_raise_named_errors():
         train(epochs=0)
     with pytest.raises(InvalidParameterError, match="lr"):
         train(lr=-1.0, epochs=1)
+
+
+def test_dataset_registry_and_class_subsets():
+    assert sorted(DATASETS) == ["digits"]
+    Xa, ya, Xta, yta = load_dataset("digits", seed=0)
+    Xb, yb, _, _ = load_digits_split(0)
+    assert np.array_equal(Xa, Xb) and np.array_equal(ya, yb)
+    X3, y3, Xt3, yt3 = load_dataset("digits", seed=0, num_classes=3)
+    assert set(np.unique(y3)) == set(np.unique(yt3)) == {0, 1, 2}
+    assert X3.shape[0] + Xt3.shape[0] == int(np.sum(np.concatenate([ya, yta]) < 3))
+    with pytest.raises(UnknownNameError, match="digits"):
+        load_dataset("mnist")
+    with pytest.raises(InvalidParameterError, match="num_classes"):
+        load_digits_split(0, num_classes=11)
+
+
+def test_three_classes_in_two_dimensions():
+    result = train(head="learnable", loss="ce", feature_dim=2, num_classes=3, epochs=1, seed=0)
+    assert result.proxies.shape == (3, 2) and result.config["num_classes"] == 3
+    assert set(np.unique(result.test_labels)) == {0, 1, 2}
+    assert 0.0 <= result.metrics["gnc2_energy_mean"] and result.test_accuracy > 1 / 3
+
+
+@pytest.mark.parametrize("loss,variant", [("hug_mhe", "mhe"), ("hug_mhs", "mhs"), ("hug_mgd", "mgd")])
+def test_hug_loss_names_fix_the_variant(loss, variant):
+    named = train(head="fixed", loss=loss, epochs=1, seed=2)
+    generic = train(head="fixed", loss="hug", hug_variant=variant, epochs=1, seed=2)
+    assert named.config["hug_variant"] == variant
+    assert named.history == generic.history  # the same training, step for step
+    with pytest.raises(InvalidParameterError, match="hug_variant"):
+        train(loss=loss, hug_variant="mhs" if variant != "mhs" else "mhe", epochs=1)
+
+
+def test_temperature_ce_is_ce():
+    assert train(loss="temperature_ce", epochs=1, seed=1).history == train(loss="ce", epochs=1, seed=1).history
+
+
+def test_catalog_key_proxies_from_a_given_catalog(tmp_path):
+    from spherecodes import Catalog, LookupMiss
+    from spherecodes.code import Code
+
+    rng = np.random.default_rng(5)
+    P = rng.normal(size=(10, 3))
+    P /= np.linalg.norm(P, axis=1, keepdims=True)
+    key = Catalog(tmp_path / "c.h5").put(Code(points=P, objective="riesz", params={"s": 1.25})).key
+    result = train(head="fixed", proxies=key, feature_dim=3, epochs=1, seed=0, catalog=tmp_path / "c.h5")
+    assert np.allclose(result.proxies, P, atol=1e-6)
+    assert result.config["catalog"] == str(tmp_path / "c.h5")
+    with pytest.raises(LookupMiss):
+        train(head="fixed", proxies=key, feature_dim=3, epochs=1, seed=0)  # the user catalog does not have it
+
+
+def test_proxies_that_do_not_fit_the_task_are_rejected():
+    rng = np.random.default_rng(0)
+    with pytest.raises(InvalidParameterError, match="R\\^3"):
+        train(head="fixed", proxies=rng.normal(size=(10, 3)), feature_dim=4, epochs=1)
+    with pytest.raises(InvalidParameterError, match="fewer codewords than the 10 classes"):
+        train(head="rotated", proxies=rng.normal(size=(7, 4)), feature_dim=4, epochs=1)
+    with pytest.raises(UnknownNameError, match="dataset"):
+        train(dataset="cifar10", epochs=1)
