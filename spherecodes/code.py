@@ -215,6 +215,9 @@ class Code:
         Returns the path written. The suffix decides the format; any other suffix is an error.
         """
         path = Path(path)
+        if not path.parent.is_dir():
+            raise InvalidParameterError("path", str(path),
+                                        f"the folder {str(path.parent)!r} does not exist; create it first")
         suffix = path.suffix.lower()
         if suffix == ".npy":
             np.save(path, self.points)

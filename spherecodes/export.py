@@ -125,6 +125,9 @@ def save_proxies(code: Any, path: "str | Path", *, permutation: Any = None, form
     Path written.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        raise InvalidParameterError("path", str(path),
+                                    f"the folder {str(path.parent)!r} does not exist; create it first")
     fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in PROXY_FORMATS:
         raise InvalidParameterError("format", format or path.suffix, f"use one of {', '.join(PROXY_FORMATS)}")
