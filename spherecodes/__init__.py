@@ -4,43 +4,41 @@
 >>> code = spherecodes.generate("riesz", d=3, K=12, s=1.0, seed=0)   # doctest: +SKIP
 >>> code.scores["energy"]                                             # doctest: +SKIP
 49.165253057...
+
+The public names are imported on first use (PEP 562), so that ``import spherecodes`` and the
+command line start quickly: torch, numba and cvxpy load only when a solver, kernel or bound runs.
 """
 
+import importlib
 import logging
 
 from ._version import __version__
-from .api import construct, generate
-from .catalog import Catalog, LookupMiss, lookup
 from .code import Code
-from .constructions import available_constructions, construct_points
 from .errors import InvalidParameterError, SpherecodesError
-from .export import assign_classes, save_proxies, to_tensor
-from .objectives import available_objectives, get_objective
-from .solvers import SolveResult, solve
-from .validation import Certificate, certify, one_vs_rest_distances
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = [
-    "__version__",
-    "Code",
-    "generate",
-    "construct",
-    "construct_points",
-    "available_constructions",
-    "available_objectives",
-    "get_objective",
-    "lookup",
-    "Catalog",
-    "LookupMiss",
-    "to_tensor",
-    "save_proxies",
-    "assign_classes",
-    "certify",
-    "Certificate",
-    "one_vs_rest_distances",
-    "solve",
-    "SolveResult",
-    "SpherecodesError",
-    "InvalidParameterError",
-]
+#: public name -> module that defines it
+_LAZY = {
+    "generate": ".api", "construct": ".api",
+    "Catalog": ".catalog", "LookupMiss": ".catalog", "lookup": ".catalog",
+    "available_constructions": ".constructions", "construct_points": ".constructions",
+    "assign_classes": ".export", "save_proxies": ".export", "to_tensor": ".export",
+    "available_objectives": ".objectives", "get_objective": ".objectives",
+    "SolveResult": ".solvers", "solve": ".solvers",
+    "Certificate": ".validation", "certify": ".validation", "one_vs_rest_distances": ".validation",
+}
+
+__all__ = ["__version__", "Code", "SpherecodesError", "InvalidParameterError", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later accesses skip this hook
+        return value
+    raise AttributeError(f"module 'spherecodes' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

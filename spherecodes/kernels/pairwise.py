@@ -28,6 +28,18 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 #: below this many points the serial kernels are used (thread start-up costs more than it saves)
 PARALLEL_MIN_K = 256
 
+#: from this many points :func:`riesz_energy` uses the blocked-BLAS kernel of
+#: :mod:`spherecodes.kernels.blocked` (when its exact-recomputation threshold is below a squared
+#: chord of 1, i.e. few pairs need recomputing). Measured, one thread: K = 512, d = 8: 23 ms numba vs
+#: 8 ms blocked; K = 5000, d = 128: 5.3 s vs 0.42 s; K = 20000, d = 3: 29.9 s vs 4.1 s.
+BLOCKED_ENERGY_MIN_K = 512
+
+#: from this many points and dimensions :func:`min_distance_max_cosine` uses the blocked kernel
+#: (same result, bit for bit). Measured, one thread: K = 2000, d = 16: 60 ms numba vs 48 ms blocked;
+#: d = 128: 675 ms vs 92 ms; but d = 4: 10 ms vs 35 ms (the numba loop is cheap in low dimension).
+BLOCKED_SEPARATION_MIN_K = 1024
+BLOCKED_SEPARATION_MIN_D = 16
+
 __all__ = ["riesz_energy", "riesz_gradient", "min_distance_max_cosine", "METRICS"]
 
 METRICS = ("euclidean", "geodesic")
@@ -218,11 +230,22 @@ def riesz_energy(points: np.ndarray, s: float = 1.0, metric: str = "euclidean", 
     -------
     float
         ``inf`` when two points coincide and s >= 0.
+
+    Notes
+    -----
+    From :data:`BLOCKED_ENERGY_MIN_K` points on, the sum is computed by
+    :func:`spherecodes.kernels.blocked.riesz_energy_blocked` (blocked float64 Gram products, close
+    pairs from coordinates; same value to about 1e-13 relative) when that is faster.
     """
     X = _check_points(points)
     m = METRICS.index(metric)
     if X.shape[0] < 2 and not half_space:
         return 0.0
+    if X.shape[0] >= BLOCKED_ENERGY_MIN_K:
+        from . import blocked  # lazy: blocked imports this module
+
+        if blocked._energy_threshold(X.shape[1], float(s), m) <= 1.0:
+            return blocked.riesz_energy_blocked(X, s, metric, half_space)
     with np.errstate(divide="ignore"):
         total = float(_pick(_ENERGY, X.shape[0])(X, float(s), m, bool(half_space)))
     if half_space:
@@ -254,10 +277,16 @@ def riesz_gradient(points: np.ndarray, s: float = 1.0, metric: str = "euclidean"
 def min_distance_max_cosine(points: np.ndarray) -> tuple[float, float]:
     """Minimum chord distance and maximum inner product over pairs i < j, float64.
 
-    Returns ``(min_distance, max_cosine)``; for K < 2 returns ``(inf, -inf)``.
+    Returns ``(min_distance, max_cosine)``; for K < 2 returns ``(inf, -inf)``. From
+    :data:`BLOCKED_SEPARATION_MIN_K` points in :data:`BLOCKED_SEPARATION_MIN_D` or more dimensions
+    the blocked kernel of :mod:`spherecodes.kernels.blocked` is used (exactly the same result).
     """
     X = _check_points(points)
     if X.shape[0] < 2:
         return math.inf, -math.inf
+    if X.shape[0] >= BLOCKED_SEPARATION_MIN_K and X.shape[1] >= BLOCKED_SEPARATION_MIN_D:
+        from .blocked import min_distance_max_cosine_blocked
+
+        return min_distance_max_cosine_blocked(X)
     r, c = _pick(_SEPARATION, X.shape[0])(X)
     return float(r), float(c)

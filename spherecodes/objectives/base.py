@@ -169,6 +169,12 @@ class Objective:
         """Estimated peak bytes of one loss + gradient evaluation on (B, K, d) (dense K x K pair terms)."""
         return int(B * (12 * K * K + 40 * K * d) * itemsize)
 
+    def memory_hint(self, B: int, K: int, d: int) -> str:
+        """What else lowers :meth:`memory_bytes`, for the message of a refused request ("" when nothing)."""
+        if K * K > 40 * K * d:
+            return "this objective evaluates all K x K pair terms at once (memory grows as restarts * K^2)"
+        return ""
+
     # ------------------------------------------------------------ comparison
     def better(self, a: Mapping[str, float], b: Mapping[str, float], rtol: float = 0.0) -> bool:
         """True when scores ``a`` are strictly better than scores ``b`` on the primary key.

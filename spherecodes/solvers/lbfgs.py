@@ -66,7 +66,8 @@ def _loss_and_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Ten
 def riemannian_lbfgs(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, *, max_iter: int = 1000,
                      gtol: float = 1e-10, memory: int = 10, max_step: float = 0.5, c1: float = 1e-4,
                      max_backtracks: int = 30, stall_iters: int = 30, deadline: float | None = None,
-                     callback: Callable[[int, torch.Tensor], None] | None = None) -> LBFGSOutcome:
+                     callback: Callable[[int, torch.Tensor], None] | None = None,
+                     reuse_gradient: bool = True) -> LBFGSOutcome:
     """Minimise ``loss_fn`` independently for every restart in X.
 
     Parameters
@@ -102,6 +103,11 @@ def riemannian_lbfgs(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.T
         ``time.perf_counter()`` value after which every running restart stops.
     callback : callable, optional
         ``callback(iteration, loss)`` after every iteration.
+    reuse_gradient : bool
+        Evaluate the gradient together with the loss at the first trial step of each line search
+        and keep it when every restart that moves accepts that step (the usual case), instead of
+        a separate loss + gradient evaluation at the accepted point. Same iterates; about one
+        loss evaluation fewer per iteration (for the tiled Riesz loss, 2 matmul passes instead of 3).
     """
     B, K, _ = X.shape
     dev = X.device
@@ -159,12 +165,18 @@ def riemannian_lbfgs(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.T
         t = torch.where(active, t, torch.zeros_like(t))
         accepted = ~active
         Xn, fn = X, f
-        for _ in range(max_backtracks):
+        g_first = first_ok = None
+        for trial in range(max_backtracks):
             Xc = retract(X, t[:, None, None] * p)
-            fc = loss_fn(Xc).detach()
+            if reuse_gradient and trial == 0:
+                fc, g_first = _loss_and_grad(loss_fn, Xc)
+            else:
+                fc = loss_fn(Xc).detach()
             evals += 1
             flat = fc <= f + rounding * f.abs()
             ok = ((fc <= f + c1 * t * dg) | flat) & ~accepted & torch.isfinite(fc)
+            if trial == 0:
+                first_ok = ok
             Xn = torch.where(ok[:, None, None], Xc, Xn)
             fn = torch.where(ok, fc, fn)
             accepted = accepted | ok
@@ -176,8 +188,12 @@ def riemannian_lbfgs(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.T
         # a failure right after a steepest-descent step means we are at the precision limit
         status[failed & failed_once] = 2
         failed_once = failed & ~failed_once
-        _, g_new = _loss_and_grad(loss_fn, Xn)
-        evals += 1
+        if g_first is not None and bool((first_ok | ~moved).all()):
+            # every restart that moved took the first trial step, whose gradient is already known
+            g_new = g_first
+        else:
+            _, g_new = _loss_and_grad(loss_fn, Xn)
+            evals += 1
         # keep the new state only where a step was accepted
         s_new = project_tangent(Xn, Xn - X)
         y_new = g_new - project_tangent(Xn, g)

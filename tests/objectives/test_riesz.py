@@ -93,3 +93,33 @@ def test_loss_stays_finite_for_large_s_and_coincident_points():
     for s in (1.0, 50.0):
         val = RIESZ.loss(X, RIESZ.normalise_params(s=s))
         assert torch.isfinite(val).all()
+
+
+@pytest.mark.parametrize("s,metric,half_space", [(1.0, "euclidean", False), (2.5, "geodesic", True),
+                                                 (0.0, "euclidean", True), (-1.0, "geodesic", False)])
+def test_tiled_loss_of_large_k_is_the_transform_of_the_float64_energy(s, metric, half_space):
+    """K above the tiling thresholds: exp(loss) is the energy (s > 0), the loss the mean pair term (s <= 0)."""
+    from spherecodes.objectives.riesz import TILED_MIN_K, use_tiled
+
+    K = max(TILED_MIN_K.values()) + 44
+    assert use_tiled(K, s, metric)
+    X = random_code(K, 5, seed=21)
+    params = RIESZ.normalise_params(s=s, metric=metric, half_space=half_space)
+    loss = float(RIESZ.loss(torch.from_numpy(X)[None], params)[0])
+    E = riesz_energy(X, s, metric, half_space)
+    if half_space:
+        # the loss sums f(x_i, x_j) + f(x_i, -x_j) over i < j once: the energy of the 2K points counts
+        # those twice (mirrored pairs) and adds the K constant self-antipode pairs
+        x = 2.0 if metric == "euclidean" else math.pi
+        E = (E - K * (x ** (-s) if s > 0 else (-math.log(x) if s == 0 else -(x ** (-s))))) / 2.0
+    n_terms = K * (K - 1) / 2 * (2 if half_space else 1)
+    want = math.log(E) if s > 0 else E / n_terms
+    assert loss == pytest.approx(want, rel=1e-12, abs=1e-13)
+
+
+def test_memory_estimate_is_linear_in_k_above_the_tiling_threshold_and_the_hint_names_the_levers():
+    big = RIESZ.memory_bytes(1, 20_000, 128, 8)
+    assert big < 2 * 2**30 < 12 * 20_000**2 * 8  # O(K d), far below the dense O(K^2)
+    hint = RIESZ.memory_hint(1, 20_000, 128)
+    assert "--tile" in hint and "float32" in hint and f"{40 * 20_000 * 128 * 8 / 2**30:.2f} GiB" in hint
+    assert "K^2" in RIESZ.memory_hint(1, 30, 3) or RIESZ.memory_hint(1, 30, 3) == ""
