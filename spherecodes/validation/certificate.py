@@ -2,14 +2,19 @@
 
 A certificate collects, for one code and objective:
 
-* checks: finite coordinates, unit norms, first-order stationarity (Riemannian gradient for
-  smooth objectives, the KKT residual of the contact forces for Tammes), rattlers;
+* checks: finite coordinates, unit norms, distinct points (no two rows closer than
+  :func:`spherecodes.validation.metrics.duplicate_tolerance`), no bound violated; and, reported but not
+  part of validity, first-order stationarity (Riemannian gradient for smooth objectives, the KKT residual
+  of the contact forces for Tammes) and rattlers;
 * comparisons: known optima (closed forms and bundled best-known tables) and every bound that
   applies (:func:`spherecodes.validation.bounds.bounds_for`), each with the code's value, the gap
-  and a verdict;
-* an overall verdict: ``optimal`` (matches a proven optimum or attains a bound),
-  ``matches_best_known``, ``improves_best_known``, ``below_best_known``, or ``gap=...`` (distance to
-  the nearest bound on the objective's own score), or ``unknown`` when nothing applies.
+  (absolute and relative) and a verdict;
+* an overall verdict on the objective's *primary* score (``energy`` minimised for riesz,
+  ``max_cosine`` minimised for tammes, ``one_vs_rest`` maximised for softmax_code, ``logdet`` maximised
+  for mgd): ``optimal`` (matches a proven optimum or attains a bound), ``matches_best_known``,
+  ``improves_best_known``, ``below_best_known (gap=...)``, or ``gap=...`` (distance to the nearest bound
+  on the primary score), ``unknown`` when nothing applies, and ``invalid (...)`` when a validity check
+  fails (duplicate points, a violated bound).
 
 Certificates are plain data: :meth:`Certificate.to_dict` and JSON.
 """
@@ -39,10 +44,13 @@ log = logging.getLogger(__name__)
 CERT_RTOL = 1e-9
 #: relative stationarity (see :mod:`spherecodes.validation.metrics`) below which a code is called stationary
 STATIONARITY_TOL = 1e-6
-#: which direction is better for each score key
-_VALIDITY_CHECKS = ("finite", "unit_norm", "bounds")
+#: checks that decide :attr:`Certificate.ok` (stationarity is reported but does not make a code invalid)
+_VALIDITY_CHECKS = ("finite", "unit_norm", "distinct", "bounds")
+#: which direction is better for each score key (the objective's own ``maximise`` decides for its primary score)
 SCORE_SENSE = {"energy": "min", "max_cosine": "min", "min_angle_deg": "max", "min_distance": "max",
                "one_vs_rest": "max", "logdet": "max"}
+#: separation scores that rank codes the same way as the Tammes objective's primary ``max_cosine``
+_SEPARATION_KEYS = ("max_cosine", "min_distance", "min_angle_deg")
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class Comparison:
         Absolute tolerance used for "equal".
     verdict : str
     source : str
+    rel_gap : float
+        ``gap / |reference|`` (``gap`` itself when the reference is 0).
     """
 
     name: str
@@ -77,11 +87,37 @@ class Comparison:
     tolerance: float
     verdict: str
     source: str
+    rel_gap: float = math.nan
 
 
 @dataclass(frozen=True)
 class Certificate:
-    """Everything known about how good a code is; see the module docstring."""
+    """Everything known about how good a code is; see the module docstring.
+
+    Attributes
+    ----------
+    objective, params, d, K :
+        What was certified (d the ambient dimension, K the number of points).
+    scores : dict
+        float64 scores: the objective's own plus ``min_distance``, ``max_cosine``, ``min_angle_deg``.
+    verdict : str
+        Overall verdict on the primary score (module docstring).
+    comparisons : list of Comparison
+    checks : dict
+        name -> {"ok": bool, "reason": str}: ``finite``, ``unit_norm``, ``distinct``, ``bounds`` (validity)
+        and ``stationary`` where the objective has a first-order condition.
+    stationarity : float or None
+        Relative first-order residual (None when not computed).
+    rattlers : list of int
+    tolerances : dict
+        The tolerances used.
+    primary : str
+        The objective's primary score.
+    maximise : bool
+        Whether a larger primary score is better.
+    notes : list of str
+        What could not be computed and why (e.g. an LP bound whose solver failed).
+    """
 
     objective: str
     params: dict
@@ -94,16 +130,27 @@ class Certificate:
     stationarity: float | None = None
     rattlers: list = field(default_factory=list)
     tolerances: dict = field(default_factory=dict)
+    primary: str = ""
+    maximise: bool = False
+    notes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when the code is valid: finite, unit rows, no bound violated.
+        """True when the code is valid: finite, unit rows, distinct points, no bound violated.
 
         Stationarity is reported in ``checks["stationary"]`` but does not make a code invalid.
         """
         return all(v["ok"] for k, v in self.checks.items() if k in _VALIDITY_CHECKS)
 
+    def comparison(self, name: str) -> Comparison | None:
+        """The comparison called ``name`` (``known_optimum``, ``yudin_energy``, ...), or None."""
+        for c in self.comparisons:
+            if c.name == name:
+                return c
+        return None
+
     def to_dict(self) -> dict:
+        """Plain JSON-able data (non-finite floats as strings such as ``'inf'``), with ``ok`` added."""
         out = asdict(self)
         out["ok"] = self.ok
         return _finite_json(out)
@@ -113,19 +160,24 @@ class Certificate:
 
     def table(self) -> str:
         """A readable multi-line summary."""
-        lines = [f"{self.objective} {self.params} d={self.d} K={self.K}: {self.verdict}"]
+        sense = "maximise" if self.maximise else "minimise"
+        lines = [f"{self.objective} {self.params} d={self.d} K={self.K}: {self.verdict}"
+                 + (f"  ({sense} {self.primary})" if self.primary else "")]
         for k, v in self.scores.items():
             lines.append(f"  {k:>16s} = {v:.15g}")
         if self.stationarity is not None:
             lines.append(f"  {'stationarity':>16s} = {self.stationarity:.3g} (tol {STATIONARITY_TOL:g})")
         if self.rattlers:
             lines.append(f"  {'rattlers':>16s} = {self.rattlers}")
-        lines.append(f"  {'comparison':<20s} {'kind':<22s} {'score':<12s} {'reference':>22s} {'gap':>12s}  verdict")
+        lines.append(f"  {'comparison':<20s} {'kind':<22s} {'score':<12s} {'reference':>22s} {'gap':>12s} "
+                     f"{'rel gap':>10s}  verdict")
         for c in self.comparisons:
             lines.append(f"  {c.name:<20s} {c.kind:<22s} {c.score_key:<12s} {c.reference:>22.15g} "
-                         f"{c.gap:>12.3g}  {c.verdict}")
+                         f"{c.gap:>12.3g} {c.rel_gap:>10.3g}  {c.verdict}")
         for name, chk in self.checks.items():
             lines.append(f"  check {name}: {'ok' if chk['ok'] else 'FAILED'} ({chk['reason']})")
+        for note in self.notes:
+            lines.append(f"  note: {note}")
         return "\n".join(lines)
 
 
@@ -134,6 +186,8 @@ def _finite_json(value: Any) -> Any:
         return {k: _finite_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite_json(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
     if isinstance(value, (float, np.floating)):
         v = float(value)
         return v if math.isfinite(v) else repr(v)
@@ -142,50 +196,79 @@ def _finite_json(value: Any) -> Any:
     return value
 
 
-def _gap(score_key: str, value: float, reference: float) -> float:
-    """Positive when ``value`` is worse than ``reference`` for this score."""
-    return value - reference if SCORE_SENSE.get(score_key, "min") == "min" else reference - value
+def _sense(obj, score_key: str) -> str:
+    """``"max"`` or ``"min"``: the objective decides for its primary score, :data:`SCORE_SENSE` for the rest."""
+    if score_key == obj.primary:
+        return "max" if obj.maximise else "min"
+    return SCORE_SENSE.get(score_key, "min")
 
 
-def certify(code: "Code | np.ndarray", objective: str | None = None, *, lp: bool = True,
+def _gap(sense: str, value: float, reference: float) -> float:
+    """Positive when ``value`` is worse than ``reference`` for a score of this sense."""
+    with np.errstate(invalid="ignore"):
+        return float(value - reference if sense == "min" else reference - value)
+
+
+def _rel(gap: float, reference: float) -> float:
+    return gap / abs(reference) if reference != 0 else gap
+
+
+def certify(code_or_points: "Code | np.ndarray", objective: str | None = None, *, lp: bool = True,
             **params: Any) -> Certificate:
     """Certify a code (or a (K, d) array) for an objective.
 
     Parameters
     ----------
-    code : Code or array_like (K, d)
+    code_or_points : Code or array_like (K, d)
+        A bare array must have finite entries and unit rows (:func:`spherecodes.code.as_points`).
     objective : str, optional
-        Defaults to ``code.objective``; required for a bare array.
+        Defaults to ``code.objective``; ``"riesz"`` for a bare array.
     lp : bool
-        Include the linear-programming bounds (Delsarte, Yudin), which take a few seconds.
+        Include the linear-programming bounds (Delsarte, Yudin), a few seconds each. The Yudin energy bound
+        uses the degree :func:`spherecodes.validation.bounds.yudin_degree` (d, K), within 0.1% of the
+        best-known Thomson energies for K = 25..200 on S^2 (see :func:`~spherecodes.validation.bounds.
+        yudin_energy_bound`).
     **params
-        Objective parameters (default: the code's).
+        Objective parameters (default: the code's when ``objective`` is the code's own).
 
     Returns
     -------
     Certificate
+
+    Raises
+    ------
+    InvalidParameterError
+        Points that are not a finite (K, d) array of unit rows, an unknown objective (UnknownNameError,
+        listing the valid ones), unknown or invalid parameters, K < 2.
     """
-    if isinstance(code, Code):
-        points = code.points
-        objective = objective or code.objective
-        params = {**dict(code.params), **params} if objective == code.objective else params
+    if isinstance(code_or_points, Code):
+        points = code_or_points.points
+        objective = objective or code_or_points.objective
+        if objective == code_or_points.objective:
+            params = {**dict(code_or_points.params), **params}
     else:
-        points = as_points(code)
+        points = as_points(code_or_points)
         if objective is None:
             objective = "riesz"
     obj = get_objective(objective)
     params = obj.normalise_params(**params)
     K, d = points.shape
     checks: dict[str, dict] = {}
-    ok, reason = metrics.check_finite(points)
-    checks["finite"] = {"ok": ok, "reason": reason}
-    ok, reason = metrics.check_unit_norm(points)
-    checks["unit_norm"] = {"ok": ok, "reason": reason}
+    for name, check in (("finite", metrics.check_finite), ("unit_norm", metrics.check_unit_norm),
+                        ("distinct", metrics.check_distinct)):
+        ok, reason = check(points)
+        checks[name] = {"ok": bool(ok), "reason": reason}
+    distinct = checks["distinct"]["ok"]
     scores = dict(obj.score(points, params))
     for key, value in metrics.separation(points).items():
         scores.setdefault(key, value)
 
-    stationarity, rattler_list = _first_order(obj.name, points, params)
+    notes: list[str] = []
+    if distinct:
+        stationarity, rattler_list = _first_order(obj.name, points, params, notes)
+    else:  # forces and contact graphs are meaningless for coincident points
+        stationarity, rattler_list = None, []
+        notes.append("first-order analysis skipped: " + checks["distinct"]["reason"])
     if stationarity is not None:
         checks["stationary"] = {"ok": bool(stationarity <= STATIONARITY_TOL),
                                 "reason": f"relative first-order residual {stationarity:.3g} "
@@ -196,7 +279,7 @@ def certify(code: "Code | np.ndarray", objective: str | None = None, *, lp: bool
     if known is not None and known.score_key in scores:
         value = scores[known.score_key]
         tol = max(known.abs_tol, CERT_RTOL * abs(known.value))
-        gap = _gap(known.score_key, value, known.value)
+        gap = _gap(_sense(obj, known.score_key), value, known.value)
         if abs(gap) <= tol:
             verdict = "optimal" if known.status == "proven_optimal" else "matches_best_known"
         elif gap < 0:
@@ -205,15 +288,17 @@ def certify(code: "Code | np.ndarray", objective: str | None = None, *, lp: bool
         else:
             verdict = f"gap={gap:.3g}" if known.status == "proven_optimal" else f"below_best_known (gap={gap:.3g})"
         comparisons.append(Comparison("known_optimum", known.status, known.score_key, known.value, value, gap, tol,
-                                      verdict, known.source + (f" [{known.name}]" if known.name else "")))
+                                      verdict, known.source + (f" [{known.name}]" if known.name else ""),
+                                      _rel(gap, known.value)))
     violated = []
-    for bound in bounds_for(obj.name, d, K, lp=lp, **params):
+    failures: list = []
+    for bound in bounds_for(obj.name, d, K, lp=lp, failures=failures, **params):
         if bound.score_key not in scores or bound.value is None:
             continue
         value = scores[bound.score_key]
         tol = CERT_RTOL * max(abs(bound.value), 1.0)
         ok, reason = check_bound(bound, value, rtol=CERT_RTOL, atol=CERT_RTOL)
-        gap = _gap(bound.score_key, value, bound.value)
+        gap = _gap(_sense(obj, bound.score_key), value, bound.value)
         if bound.kind in ("estimate", "softmax_optimum_lower"):
             verdict = "estimate (not a bound on this code)" if bound.kind == "estimate" else \
                 "bounds the optimum, not this code"
@@ -225,17 +310,22 @@ def certify(code: "Code | np.ndarray", objective: str | None = None, *, lp: bool
         else:
             verdict = f"gap={gap:.3g}"
         comparisons.append(Comparison(bound.name, bound.kind, bound.score_key, float(bound.value), value, gap, tol,
-                                      verdict, bound.citation))
+                                      verdict, bound.citation, _rel(gap, float(bound.value))))
+    notes.extend(f"bound {name} not computed: {msg}" for name, msg in failures)
     checks["bounds"] = {"ok": not violated,
                         "reason": "; ".join(violated) if violated else
                         f"no bound violated (slack {CERT_RTOL:g} relative)"}
     return Certificate(objective=obj.name, params=dict(params), d=d, K=K, scores=scores,
-                       verdict=_overall_verdict(obj, comparisons), comparisons=comparisons, checks=checks,
+                       verdict=_overall_verdict(obj, comparisons, checks), comparisons=comparisons, checks=checks,
                        stationarity=stationarity, rattlers=rattler_list,
-                       tolerances={"cert_rtol": CERT_RTOL, "stationarity_tol": STATIONARITY_TOL})
+                       tolerances={"cert_rtol": CERT_RTOL, "stationarity_tol": STATIONARITY_TOL,
+                                   "unit_norm_tol": metrics.unit_norm_tolerance(np.float64),
+                                   "duplicate_tol": metrics.duplicate_tolerance()},
+                       primary=obj.primary, maximise=bool(obj.maximise), notes=notes)
 
 
-def _first_order(name: str, points: np.ndarray, params: Mapping[str, Any]) -> tuple[float | None, list]:
+def _first_order(name: str, points: np.ndarray, params: Mapping[str, Any],
+                 notes: list[str]) -> tuple[float | None, list]:
     """Stationarity measure and rattlers for the objectives that have them."""
     if name == "riesz":
         return metrics.riesz_stationarity(points, params["s"], params["metric"], params["half_space"]), []
@@ -249,27 +339,34 @@ def _first_order(name: str, points: np.ndarray, params: Mapping[str, Any]) -> tu
             residual = tammes_kkt_residual(points)[0] if name == "tammes" else None
         except Exception as exc:  # an LP failure must not hide the rest of the certificate
             log.warning("contact analysis failed: %s", exc)
+            notes.append(f"contact analysis failed: {type(exc).__name__}: {exc}")
             return None, []
         return residual, ratt
     return None, []
 
 
-def _overall_verdict(obj, comparisons: list[Comparison]) -> str:
-    primary = [c for c in comparisons if c.score_key == obj.primary or
-               (obj.primary in ("max_cosine", "min_distance", "min_angle_deg")
-                and c.score_key in ("max_cosine", "min_distance", "min_angle_deg"))]
-    verdicts = [c.verdict for c in primary]
-    if any(v.startswith("VIOLATED") for v in (c.verdict for c in comparisons)):
+def _overall_verdict(obj, comparisons: list[Comparison], checks: dict[str, dict]) -> str:
+    """Verdict on the objective's primary score (for tammes: any of the equivalent separation scores)."""
+    if not checks["distinct"]["ok"]:
+        return f"invalid ({checks['distinct']['reason']})"
+    if any(c.verdict.startswith("VIOLATED") for c in comparisons):
         return "invalid (a bound is violated)"
+    keys = _SEPARATION_KEYS if obj.primary in _SEPARATION_KEYS else (obj.primary,)
+    primary = [c for c in comparisons if c.score_key in keys]
+    verdicts = [c.verdict for c in primary]
     if any(v in ("optimal", "attains bound (optimal)") for v in verdicts):
         return "optimal"
     for v in ("improves_best_known", "matches_best_known"):
         if v in verdicts:
             return v
     for v in verdicts:
-        if v.startswith("below_best_known"):
+        if v.startswith("below_best_known") or v.startswith("better_than_proven"):
             return v
-    gaps = [c.gap for c in primary if c.verdict.startswith("gap=") and c.kind not in ("estimate",)]
+    # a proven optimum missed by a gap is the most informative gap; else the nearest bound
+    known = [c for c in primary if c.name == "known_optimum"]
+    if known:
+        return known[0].verdict
+    gaps = [c.gap for c in primary if c.verdict.startswith("gap=")]
     if gaps:
         return f"gap={min(gaps):.3g}"
     return "unknown"

@@ -21,7 +21,8 @@ import pytest
 from _helpers import random_code, reference_rows
 from scipy.optimize import nnls
 
-from spherecodes.errors import InvalidParameterError, UnknownNameError
+import spherecodes.validation.bounds as bounds_module
+from spherecodes.errors import InvalidParameterError, SolverError, UnknownNameError
 from spherecodes.validation.bounds import (
     BOUNDS,
     KINDS,
@@ -32,6 +33,7 @@ from spherecodes.validation.bounds import (
     check_bound,
     coulomb_asymptotic_energy,
     delsarte_lp_max_cosine_bound,
+    delsarte_lp_size,
     delsarte_lp_size_bound,
     fejes_toth_bound,
     gegenbauer,
@@ -39,8 +41,10 @@ from spherecodes.validation.bounds import (
     levenshtein_max_cosine_bound,
     levenshtein_size_bound,
     rankin_bound,
+    riesz_energy_lower_bound,
     riesz_kernel,
     softmax_code_bounds,
+    yudin_degree,
     yudin_energy_bound,
 )
 
@@ -465,7 +469,71 @@ def test_check_and_assert_bound():
     lambda: bounds_for("mgd", 3, 5, eps=-1.0),
     lambda: bounds_for("riesz", 3, 5, metric="manhattan"),
     lambda: get_bound("rankin").compute(0, 5),
+    lambda: delsarte_lp_size(1, 0.5),
+    lambda: delsarte_lp_size(3, 1.5),
+    lambda: riesz_energy_lower_bound(3, 1, 1.0),
+    lambda: riesz_energy_lower_bound(3, 5, float("nan")),
+    lambda: riesz_energy_lower_bound(3, 5, 1.0, n_max=0),
+    lambda: yudin_degree(3, 1),
 ])
 def test_bad_inputs_raise_invalid_parameter_error(call):
     with pytest.raises(InvalidParameterError):
         call()
+
+
+# ----------------------------------------------------------------------------- the issue's interface
+# Best-known Thomson energy for N = 200 (s = 1, unordered pairs): Wikipedia, "Thomson problem", table of
+# configurations (en.wikipedia.org/wiki/Thomson_problem), row N = 200: 18438.842717530. The bundled table
+# /work/shared/reference/thomson_s2.csv stops at N = 100.
+THOMSON_200 = 18438.842717530
+
+
+def test_riesz_energy_lower_bound_is_within_0_1_percent_of_best_known_thomson_energies():
+    """The LP bound with its default degree: valid (below the best known) and within 0.1% of it.
+
+    N = 200 also guards the LP scaling: with the cost (N^2 - N, N, ..., N) unscaled, HiGHS stopped without
+    a status at N = 200, n_max = 30.
+    """
+    best = {int(r["N"]): float(r["energy"]) for r in reference_rows("thomson_s2.csv")}
+    best[200] = THOMSON_200
+    for N in (25, 50, 100, 200):
+        bound = riesz_energy_lower_bound(3, N, 1.0)
+        assert bound <= best[N]
+        assert (best[N] - bound) / best[N] < 1e-3, (N, bound, best[N])
+
+
+def test_riesz_energy_lower_bound_is_yudin_with_the_default_degree_and_sharp_for_the_icosahedron():
+    assert yudin_degree(3, 12) == 30 and yudin_degree(3, 200) == 30
+    assert yudin_degree(3, 400) == 40 and yudin_degree(3, 10**6) == bounds_module.YUDIN_MAX_AUTO_DEGREE
+    assert yudin_degree(8, 240) == 30
+    X = icosahedron()
+    assert riesz_energy_lower_bound(3, 12, 1.0) == yudin_energy_bound(3, 12, 1.0, n_max=yudin_degree(3, 12))
+    for s in (1.0, -1.0):
+        b = riesz_energy_lower_bound(3, 12, s)
+        assert b == pytest.approx(energy(X, s), rel=1e-8) and b <= energy(X, s) + 1e-9 * abs(energy(X, s))
+    # half space: the bound for the 2K points, i.e. for 12 points here (sharp: the icosahedron is antipodal)
+    assert riesz_energy_lower_bound(3, 6, 1.0, half_space=True) == pytest.approx(energy(X, 1.0), rel=1e-8)
+
+
+def test_delsarte_lp_size_is_the_lp_bound_on_code_sizes():
+    value = delsarte_lp_size(8, 0.5, n_max=8)
+    assert value == delsarte_lp_size_bound(8, 0.5, n_max=8)
+    assert 240.0 <= value < 240.0 + 1e-6  # E8 kissing configuration: sharp (Levenshtein 1979)
+    assert delsarte_lp_size(3, 1.0) == math.inf
+    # a bound on every code whose inner products are <= t, attained by the icosahedron at t = 1/sqrt(5)
+    X = icosahedron()
+    assert delsarte_lp_size(3, max_cosine(X), n_max=10) == pytest.approx(12.0, rel=1e-6)
+    assert delsarte_lp_size(3, max_cosine(X), n_max=10) >= 12.0 - 1e-9
+
+
+def test_bounds_for_can_leave_out_a_failing_lp_bound(monkeypatch):
+    def fail(*args, **kwargs):
+        raise SolverError("LP solver SCIPY returned status 'numerical trouble'")
+
+    monkeypatch.setattr(bounds_module, "yudin_energy_bound", fail)
+    with pytest.raises(SolverError):
+        bounds_for("riesz", 3, 12, n_max=6)
+    failures = []
+    values = bounds_for("riesz", 3, 12, n_max=6, failures=failures)
+    assert "yudin_energy" not in {v.name for v in values} and "delsarte_lp" in {v.name for v in values}
+    assert failures == [("yudin_energy", "LP solver SCIPY returned status 'numerical trouble'")]
