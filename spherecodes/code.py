@@ -21,7 +21,24 @@ import numpy as np
 from .errors import InvalidParameterError
 from .tolerances import unit_norm_tolerance
 
-__all__ = ["Code", "as_points"]
+__all__ = ["Code", "as_points", "CertificateData"]
+
+
+class CertificateData(dict):
+    """A stored certificate (plain JSON data, e.g. read back from a catalog) with attribute access.
+
+    ``cert.verdict``, ``cert.ok``, ``cert.comparisons`` work as on a
+    :class:`spherecodes.validation.Certificate`; ``to_dict()`` returns a plain dict.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict:
+        return dict(self)
 
 
 def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> np.ndarray:
@@ -141,6 +158,8 @@ class Code:
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "scores", _freeze({k: float(v) for k, v in dict(self.scores).items()}))
         object.__setattr__(self, "provenance", _freeze(self.provenance))
+        if isinstance(self.certificate, Mapping) and not isinstance(self.certificate, CertificateData):
+            object.__setattr__(self, "certificate", CertificateData(self.certificate))
 
     # ------------------------------------------------------------------ shape
     @property
