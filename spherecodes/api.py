@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._version import __version__
-from .catalog import Catalog, default_catalogs, user_catalog_path
+from .catalog import find_stored, store_code
 from .code import Code
 from .constructions import construct_points, constructions_for
 from .keys import make_key
@@ -30,7 +30,7 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
              device: Any = None, dtype: Any = None, time_budget: float | None = None, rounds: int | None = None,
              use_constructions: bool = True, catalog: Any = None, force: bool = False,
              certify: bool = True, certify_lp: bool = False, progress: Callable[[dict], None] | None = None,
-             **params: Any) -> Code:
+             checkpoint: Any = None, resume: bool = False, **params: Any) -> Code:
     """Compute a code: K points on S^{d-1} in R^d that optimise ``objective``.
 
     Parameters
@@ -72,6 +72,16 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
         Include the linear-programming bounds in the certificate (a few seconds more).
     progress : callable, optional
         Called with a dict after each search round.
+    checkpoint : str or path, optional
+        File that keeps the search state (:mod:`spherecodes.solvers.checkpoint`): written after
+        round 0, every few seconds at round boundaries and at the end. While it is in use, Ctrl-C
+        (SIGINT) or SIGTERM stops the search at once, saves the state of the last completed round
+        and raises :class:`spherecodes.solvers.solve.SearchInterrupted` (a KeyboardInterrupt) whose
+        message says how to resume. A ``.npz`` name lets ``Code.load`` read the best code so far.
+    resume : bool
+        Continue the search saved in ``checkpoint`` (same objective, params, d, K, seed, restarts,
+        device and dtype; ``rounds`` and ``time_budget`` may change); it ends at the same points,
+        bit for bit, as an uninterrupted run. A missing file starts a new search.
     **params
         The objective's parameters; an unknown name raises listing the valid ones.
 
@@ -87,11 +97,10 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     obj.validate_size(d, K, norm_params)
     key = make_key(obj.name, norm_params, d, K)
     if catalog is not False and not force:
-        for cat in default_catalogs(catalog):
-            stored = cat.get(key)
-            if stored is not None:
-                log.info("generate %s: returning the stored code from %s", key, cat.path)
-                return stored
+        stored = find_stored(key, catalog)  # entries failing their checksum are logged and skipped
+        if stored is not None:
+            log.info("generate %s: returning the stored code", key)
+            return stored
     t0 = time.perf_counter()
     if use_constructions:
         exact = _proven_optimal_construction(obj, d, K, norm_params)
@@ -102,7 +111,7 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
             code = Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
             return _finish(code, key, catalog, certify, certify_lp)
     result = solve(obj.name, d, K, restarts=restarts, seed=seed, device=device, dtype=dtype, rounds=rounds,
-                   time_budget=time_budget, progress=progress, **norm_params)
+                   time_budget=time_budget, progress=progress, checkpoint=checkpoint, resume=resume, **norm_params)
     points, scores, provenance = result.points, result.scores, result.provenance()
     if use_constructions:
         from_construction = False
@@ -147,13 +156,8 @@ def _finish(code: Code, key: str, catalog: Any, certify: bool, certify_lp: bool)
 
         code = code.replace(certificate=_certify(code, lp=certify_lp))
     if catalog is not False:
-        target = catalog if isinstance(catalog, Catalog) else Catalog(catalog or user_catalog_path(), "a")
-        outcome = target.put(code)
-        log.info("generate %s: %s in %s", key, outcome.action, target.path)
-        if outcome.action == "kept":
-            stored = target.get(key)
-            if stored is not None:
-                return stored
+        # keeps the better of stored and new and returns it; a read-only catalog only logs a warning
+        code = store_code(code, catalog)
     return code
 
 

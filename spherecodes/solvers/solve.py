@@ -6,27 +6,41 @@ local optima found so far — half of the children jitter every point by a tange
 Gaussian of a random scale, the other half re-insert one to three points at random
 positions — and optimises them as a new batch. The search stops after ``patience``
 rounds without improvement, after ``rounds`` rounds, or when the time budget is spent.
+
+With ``checkpoint=PATH`` the state at the round boundaries (pool, scores, best code, random
+generator) is saved to PATH (:mod:`spherecodes.solvers.checkpoint`), SIGINT / SIGTERM stop the
+search at once and save it, and ``resume=True`` continues it: the resumed search ends at the
+same points, bit for bit, as one that was never interrupted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import numbers
+import os
+import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..errors import InvalidParameterError
+from .._version import __version__
+from ..errors import InvalidParameterError, ResourceError, SpherecodesError
 from ..objectives import get_objective
-from .device import check_memory, resolve_device, resolve_dtype
+from . import checkpoint as ckpt
+from .device import available_memory_bytes, check_memory, resolve_device, resolve_dtype
 from .lbfgs import STOP_REASONS, riemannian_lbfgs
 from .result import SolveResult
 from .sphere import project_tangent, random_points, retract, typical_spacing
 
-__all__ = ["solve", "DEFAULTS", "check_size"]
+__all__ = ["solve", "DEFAULTS", "check_size", "SearchInterrupted"]
+
+SearchInterrupted = ckpt.SearchInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +69,18 @@ def _as_int(name: str, value: Any, minimum: int, fix: str) -> int:
 
 
 def check_size(d: Any, K: Any) -> tuple[int, int]:
-    """Validate the ambient dimension d >= 2 and the number of points K >= 2 (integers)."""
+    """Validate the ambient dimension d >= 2 and the number of points K >= 2 (integers).
+
+    Raises ResourceError when the (K, d) float64 array of the code alone would not fit in 80% of
+    the free memory (no search, construction or certificate could then run).
+    """
     d = _as_int("d", d, 2, "d is the ambient dimension (points on S^{d-1} in R^d) and must be >= 2")
     K = _as_int("K", K, 2, "K is the number of points and must be >= 2")
+    needed = 8 * K * d
+    free = available_memory_bytes(torch.device("cpu"))
+    if needed > 0.8 * free:
+        raise ResourceError(f"invalid d={d}, K={K}: the {K} x {d} float64 code alone needs {needed / 2**30:.3g} GiB "
+                            f"but {free / 2**30:.3g} GiB of memory is free; reduce K or d")
     return d, K
 
 
@@ -82,10 +105,113 @@ def _perturb(parents: torch.Tensor, n_children: int, generator: torch.Generator,
     return torch.stack(kids)
 
 
+def _check_time_budget(time_budget: Any) -> float | None:
+    if time_budget is None:
+        return None
+    if isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real) or not float(time_budget) > 0:
+        raise InvalidParameterError("time_budget", time_budget, "pass a positive number of seconds")
+    return float(time_budget)
+
+
+def _check_init(init: Any, K: int, d: int) -> np.ndarray | None:
+    """``init`` as unit rows, float64, shape (n, K, d); a bad array raises InvalidParameterError."""
+    if init is None:
+        return None
+    shapes = f"pass a numeric array of shape ({K}, {d}) or (n, {K}, {d})"
+    try:
+        arr = np.array(init, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidParameterError("init", type(init).__name__, shapes) from None
+    arr = arr[None] if arr.ndim == 2 else arr
+    if arr.ndim != 3 or arr.shape[1:] != (K, d) or arr.shape[0] == 0:
+        raise InvalidParameterError("init", f"array of shape {np.shape(init)}", shapes)
+    if not np.all(np.isfinite(arr)):
+        raise InvalidParameterError("init", "array with NaN or inf", "every coordinate must be finite")
+    # divide by the largest entry first, so that neither huge nor subnormal rows over/underflow the norm
+    scale = np.abs(arr).max(axis=-1, keepdims=True)
+    if np.any(scale == 0):
+        raise InvalidParameterError("init", "array with a zero row",
+                                    "every starting point needs a non-zero norm to be projected on the sphere")
+    arr = arr / scale
+    return arr / np.linalg.norm(arr, axis=-1, keepdims=True)
+
+
+def _repeated_rows(P: np.ndarray) -> np.ndarray:
+    """Boolean mask (K,): rows equal to an earlier row (the first copy is not marked)."""
+    _, first = np.unique(P + 0.0, axis=0, return_index=True)  # + 0.0 turns -0.0 into 0.0
+    mask = np.ones(len(P), dtype=bool)
+    mask[first] = False
+    return mask
+
+
+def _untangle(arr: np.ndarray, obj, params: dict, seed: int, spacing: float) -> np.ndarray:
+    """Move starting points that coincide exactly (and antipodal ones where the score is not finite).
+
+    Points that coincide exactly get identical gradients from every other point and no usable force
+    from each other (the distance is clamped or its derivative undefined), so no gradient method can
+    ever separate them: the solver would return the degenerate start. Exactly antipodal points are
+    the same trap for objectives that identify x with -x (e.g. riesz with ``half_space=True``, where
+    the score is then infinite). The copies are moved by a random tangent step of 1% of the typical
+    spacing, drawn from their own generator so that the search's random stream is unchanged.
+    """
+    rng = np.random.default_rng([seed, 0x5EED])
+    out = arr.copy()
+    for b in range(len(out)):
+        P = out[b]
+        move = _repeated_rows(P)
+        lead = np.argmax(P != 0, axis=1)
+        canon = P * np.sign(P[np.arange(len(P)), lead])[:, None]
+        antipodal = _repeated_rows(canon) & ~move
+        if antipodal.any():
+            trial = _jitter(P, move, rng, spacing) if move.any() else P
+            value = float(obj.score(trial, params)[obj.primary])
+            if not math.isfinite(value):
+                move |= antipodal
+        if move.any():
+            log.warning("init: moving %d of %d starting points that coincide with (or are antipodal to) another "
+                        "point by 1%% of the typical spacing; a gradient method cannot separate them",
+                        int(move.sum()), len(P))
+            out[b] = _jitter(P, move, rng, spacing)
+    return out
+
+
+def _jitter(P: np.ndarray, move: np.ndarray, rng: np.random.Generator, spacing: float) -> np.ndarray:
+    Q = P.copy()
+    noise = rng.standard_normal((int(move.sum()), P.shape[1]))
+    x = Q[move]
+    noise -= (noise * x).sum(axis=1, keepdims=True) * x  # tangent at x
+    noise *= (0.01 * spacing) / np.maximum(np.linalg.norm(noise, axis=1, keepdims=True), 1e-300)
+    y = x + noise
+    Q[move] = y / np.linalg.norm(y, axis=1, keepdims=True)
+    return Q
+
+
+def _open_checkpoint(checkpoint: Any, resume: bool) -> tuple[Path | None, ckpt.SearchState | None]:
+    """(path, state to resume or None), after checking the request makes sense."""
+    if checkpoint is None:
+        if resume:
+            raise InvalidParameterError("resume", True, "resume=True needs checkpoint=PATH, the file an earlier "
+                                                        "search saved its state to (CLI: --checkpoint FILE)")
+        return None, None
+    if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint).strip():
+        raise InvalidParameterError("checkpoint", checkpoint, "pass the path of a checkpoint file")
+    path = ckpt.checkpoint_writable(checkpoint)
+    if path.exists():
+        if not resume:
+            raise InvalidParameterError(
+                "checkpoint", str(checkpoint), "the file exists (saved by an earlier search): pass resume=True "
+                "(CLI: --resume) to continue that search, or delete the file to start a new one")
+        return path, ckpt.load_checkpoint(path)
+    if resume:
+        log.warning("no checkpoint at %s yet: starting a new search (it will be saved there)", path)
+    return path, None
+
+
 def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: int | None = None,
           device: Any = None, dtype: Any = None, rounds: int | None = None, patience: int | None = None,
           max_iter: int | None = None, time_budget: float | None = None, init: np.ndarray | None = None,
-          progress: Callable[[dict], None] | None = None, **params: Any) -> SolveResult:
+          progress: Callable[[dict], None] | None = None, checkpoint: "str | os.PathLike[str] | None" = None,
+          resume: bool = False, **params: Any) -> SolveResult:
     """Find a good code for ``objective`` with K points on S^{d-1}.
 
     Parameters
@@ -97,8 +223,9 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
     restarts : int, optional
         Random starts optimised together in round 0 (batch size of every round).
     seed : int, optional
-        Seed of every random draw; None draws one (recorded in the result). Same seed,
-        device and options give bit-identical points.
+        Seed of every random draw; None draws one (recorded in the result), or takes the
+        checkpoint's when resuming. Same seed, device, dtype, options and thread count give
+        bit-identical points.
     device : str, optional
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (default).
     dtype : str or torch.dtype, optional
@@ -109,16 +236,41 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
         Iteration limit of the first phase (per stage and restart).
     time_budget : float, optional
         Seconds; the search stops at the first check after it is spent and returns the best so far.
+        A resumed search counts the time of the runs before it.
     init : ndarray (K, d) or (B, K, d), optional
-        Starting configuration(s) to include in round 0.
+        Starting configuration(s) to include in round 0 (rows are normalised). Points that
+        coincide exactly, which no gradient method can separate, are first moved apart by 1% of
+        the typical spacing (see :func:`_untangle`).
     progress : callable, optional
-        Called with a dict after every round (``{"round", "rounds", "best", "time_s"}``).
+        Called with a dict after every round (``{"round", "rounds", "best", "time_s"}``; a
+        resumed search first reports the round it resumes after, with ``"resumed": True``).
+    checkpoint : str or path, optional
+        File that holds the search state (:mod:`spherecodes.solvers.checkpoint`). It is written
+        after round 0, at most every ``checkpoint.SAVE_INTERVAL_S`` seconds at later round
+        boundaries, and at the end; SIGINT and SIGTERM then stop the search at once, save the
+        state of the last completed round and raise :class:`SearchInterrupted`. An existing file
+        is an error unless ``resume`` is True.
+    resume : bool
+        Continue the search saved in ``checkpoint`` (a missing file starts a new search). The
+        options that fix the random stream (objective, params, d, K, seed, restarts, max_iter,
+        dtype, device type, init) must match the checkpoint; ``rounds``, ``patience`` and
+        ``time_budget`` may change. A finished search returns its result at once.
     **params
         Objective parameters (e.g. ``s=1.0, metric="euclidean"`` for riesz).
 
     Returns
     -------
     SolveResult
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad input, including an unusable or mismatched checkpoint.
+    ResourceError
+        The batch would not fit in memory.
+    SearchInterrupted
+        (a KeyboardInterrupt) SIGINT or SIGTERM arrived while a checkpoint was in use; the message
+        says where the state was saved and how to resume.
     """
     t_start = time.perf_counter()
     obj = get_objective(objective)
@@ -130,118 +282,295 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
     n_rounds = _as_int("rounds", DEFAULTS["rounds"] if rounds is None else rounds, 0, "rounds must be >= 0")
     patience = _as_int("patience", DEFAULTS["patience"] if patience is None else patience, 1, "patience must be >= 1")
     max_iter = _as_int("max_iter", DEFAULTS["max_iter"] if max_iter is None else max_iter, 1, "max_iter must be >= 1")
-    if time_budget is not None and not (isinstance(time_budget, (int, float)) and time_budget > 0):
-        raise InvalidParameterError("time_budget", time_budget, "pass a positive number of seconds")
+    time_budget = _check_time_budget(time_budget)
+    if progress is not None and not callable(progress):
+        raise InvalidParameterError("progress", progress, "pass a function taking one dict, or None")
+    if not isinstance(resume, (bool, np.bool_)):
+        raise InvalidParameterError("resume", resume, "pass True or False")
+    init_arr = _check_init(init, K, d)
+    path, state = _open_checkpoint(checkpoint, bool(resume))
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
+        seed = state.seed if state is not None else int(np.random.SeedSequence().entropy % (2**63))
     seed = _as_int("seed", seed, 0, "seed must be a non-negative integer")
+    if seed >= 2**63:
+        raise InvalidParameterError("seed", seed, "seed must be below 2**63")
     dev = resolve_device(device)
     first_dtype = resolve_dtype(dtype, dev)
     check_memory(obj.memory_bytes(B, K, d, 8), dev, what=f"{objective} with K={K}, d={d}, {B} restarts",
                  restarts=B)
-    deadline = None if time_budget is None else t_start + float(time_budget)
-    gen = torch.Generator().manual_seed(seed)
-    spacing = typical_spacing(d, K)
-    max_step = 0.5 * spacing
-    stages = obj.stages(params, d, K)
+    identity = {"objective": obj.name, "params": params, "d": d, "K": K, "seed": seed, "restarts": B,
+                "max_iter": max_iter, "dtype": str(first_dtype).replace("torch.", ""), "device_type": dev.type,
+                "init_sha256": None if init_arr is None else hashlib.sha256(init_arr.tobytes()).hexdigest()}
+    if state is not None:
+        if init_arr is None:  # round 0 is done: the start is not needed again
+            identity["init_sha256"] = state.init_sha256
+        bad = state.mismatches(identity)
+        if bad:
+            raise InvalidParameterError("resume", True, f"the checkpoint {path} was saved by another search "
+                                        f"({'; '.join(bad)}); pass the same options, or delete it to start afresh")
+    search = _Search(obj, params, d, K, B, seed, dev, first_dtype, max_iter, n_rounds, patience, time_budget,
+                     progress, path, identity, t_start)
+    return search.run(init_arr, state)
 
-    X0 = random_points(B, K, d, gen)
-    if init is not None:
-        arr = np.asarray(init, dtype=np.float64)
-        arr = arr[None] if arr.ndim == 2 else arr
-        if arr.ndim != 3 or arr.shape[1:] != (K, d):
-            raise InvalidParameterError("init", f"array of shape {arr.shape}",
-                                        f"pass shape ({K}, {d}) or (n, {K}, {d})")
-        arr = arr / np.linalg.norm(arr, axis=-1, keepdims=True)
-        n = min(len(arr), B)
-        X0[:n] = torch.from_numpy(arr[:n])
 
-    phase_times = {"first_phase": 0.0, "polish": 0.0, "scoring": 0.0}
-    totals = {"iterations": 0, "evaluations": 0}
-    loss_history: list[float] = []
+class _Search:
+    """The state of one global search and the steps that advance it (see the module docstring)."""
 
-    def local(X: torch.Tensor, record: bool) -> np.ndarray:
+    def __init__(self, obj, params, d, K, B, seed, dev, first_dtype, max_iter, n_rounds, patience, time_budget,
+                 progress, path, identity, t_start):
+        self.obj, self.params, self.d, self.K, self.B, self.seed = obj, params, d, K, B, seed
+        self.dev, self.first_dtype, self.max_iter = dev, first_dtype, max_iter
+        self.n_rounds, self.patience, self.time_budget = n_rounds, patience, time_budget
+        self.progress, self.path, self.identity, self.t_start = progress, path, identity, t_start
+        self.prior_elapsed = 0.0
+        self.deadline = None if time_budget is None else t_start + time_budget
+        self.gen = torch.Generator().manual_seed(seed)
+        self.spacing = typical_spacing(d, K)
+        self.max_step = 0.5 * self.spacing
+        self.stages = obj.stages(params, d, K)
+        self.phase_times = {"first_phase": 0.0, "polish": 0.0, "scoring": 0.0}
+        self.iterations = 0
+        self.evaluations = 0
+        self.loss_history: list[float] = []
+        self.restart_scores: list[float] = []
+        self.history: list[dict] = []
+        self.stale = 0
+        self.done_rounds = 0
+        self.pool_points: np.ndarray | None = None
+        self.pool_scores: list[dict] = []
+        self.best_points: np.ndarray | None = None
+        self.best_scores: dict = {}
+        self.snapshot: ckpt.SearchState | None = None  # state at the last completed round boundary
+        self.last_save = -math.inf
+
+    # ------------------------------------------------------------------ steps
+    def elapsed(self) -> float:
+        return self.prior_elapsed + (time.perf_counter() - self.t_start)
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def local(self, X: torch.Tensor, record: bool) -> np.ndarray:
+        """First phase (every stage) then the float64 polish of a batch X (n, K, d)."""
         t0 = time.perf_counter()
-        Xd = X.to(device=dev, dtype=first_dtype)
-        for stage in stages:
-            out = riemannian_lbfgs(stage.loss, Xd, max_iter=stage.max_iter or max_iter,
-                                   gtol=stage.gtol or DEFAULTS["first_gtol"], max_step=max_step, deadline=deadline)
-            Xd = out.X
-            totals["iterations"] += int(out.iterations.sum())
-            totals["evaluations"] += out.evaluations
-            if record:
-                loss_history.extend(out.history)
+        Xd = X.to(device=self.dev, dtype=self.first_dtype)
+        try:
+            for stage in self.stages:
+                out = riemannian_lbfgs(stage.loss, Xd, max_iter=stage.max_iter or self.max_iter,
+                                       gtol=stage.gtol or DEFAULTS["first_gtol"], max_step=self.max_step,
+                                       deadline=self.deadline)
+                Xd = out.X
+                self.iterations += int(out.iterations.sum())
+                self.evaluations += out.evaluations
+                if record:
+                    self.loss_history.extend(out.history)
+        except SpherecodesError:
+            raise
+        except (NotImplementedError, RuntimeError) as exc:
+            if self.first_dtype == torch.float64:
+                raise
+            # torch has no kernel for some operation of this objective in a low precision (e.g. bfloat16 Cholesky)
+            name = str(self.first_dtype).replace("torch.", "")
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidParameterError("dtype", name, f"the {self.obj.name} objective cannot run in {name} on "
+                                        f"{self.dev.type} ({reason}); use float32 or float64") from None
         t1 = time.perf_counter()
-        phase_times["first_phase"] += t1 - t0
-        Xp, info = obj.polish(Xd.to(torch.float64), params, gtol=DEFAULTS["polish_gtol"],
-                              max_iter=DEFAULTS["polish_iter"], max_step=max_step, deadline=deadline)
-        totals["iterations"] += int(info.get("iterations", 0))
-        totals["evaluations"] += int(info.get("evaluations", 0))
-        phase_times["polish"] += time.perf_counter() - t1
+        self.phase_times["first_phase"] += t1 - t0
+        X64 = Xd.to(torch.float64)
+        if self.first_dtype != torch.float64:
+            # float32 rows are unit only to ~1e-7 in float64: the first retraction of the polish would change
+            # the loss by more than its decrease, every line search would fail and the polish stop at once
+            X64 = X64 / torch.linalg.vector_norm(X64, dim=-1, keepdim=True)
+        Xp, info = self.obj.polish(X64, self.params, gtol=DEFAULTS["polish_gtol"],
+                                   max_iter=DEFAULTS["polish_iter"], max_step=self.max_step, deadline=self.deadline)
+        self.iterations += int(info.get("iterations", 0))
+        self.evaluations += int(info.get("evaluations", 0))
+        self.phase_times["polish"] += time.perf_counter() - t1
         return Xp.detach().to("cpu", torch.float64).numpy()
 
-    def score_all(P: np.ndarray) -> list[dict]:
+    def score_all(self, P: np.ndarray) -> list[dict]:
         t0 = time.perf_counter()
         # renormalise in float64 so that stored points are unit to rounding
         P /= np.linalg.norm(P, axis=-1, keepdims=True)
-        out = [obj.score(P[b], params) for b in range(P.shape[0])]
-        phase_times["scoring"] += time.perf_counter() - t0
+        out = [self.obj.score(P[b], self.params) for b in range(P.shape[0])]
+        self.phase_times["scoring"] += time.perf_counter() - t0
         return out
 
-    pool_points = local(X0, record=True)
-    pool_scores = score_all(pool_points)
-    restart_scores = [s[obj.primary] for s in pool_scores]
-    best_idx = _best_index(obj, pool_scores)
-    best_points, best_scores = pool_points[best_idx].copy(), pool_scores[best_idx]
-    history = [{"round": 0, "time_s": time.perf_counter() - t_start, "best": best_scores[obj.primary]}]
-    if progress is not None:
-        progress({"round": 0, "rounds": n_rounds, "best": best_scores[obj.primary], "time_s": history[-1]["time_s"]})
+    def round0(self, init_arr: np.ndarray | None) -> None:
+        """The random restarts (and the given starts)."""
+        X0 = random_points(self.B, self.K, self.d, self.gen)
+        if init_arr is not None:
+            n = min(len(init_arr), self.B)
+            X0[:n] = torch.from_numpy(_untangle(init_arr[:n], self.obj, self.params, self.seed, self.spacing))
+        obj = self.obj
+        self.pool_points = self.local(X0, record=True)
+        self.pool_scores = self.score_all(self.pool_points)
+        self.restart_scores = [s[obj.primary] for s in self.pool_scores]
+        best_idx = _best_index(obj, self.pool_scores)
+        self.best_points, self.best_scores = self.pool_points[best_idx].copy(), self.pool_scores[best_idx]
+        self.history = [{"round": 0, "time_s": self.elapsed(), "best": self.best_scores[obj.primary]}]
 
-    stop = f"{n_rounds} rounds done" if n_rounds else "random restarts only (rounds=0)"
-    stale = 0
-    done_rounds = 0
-    for rnd in range(1, n_rounds + 1):
-        if deadline is not None and time.perf_counter() > deadline:
-            stop = f"time budget of {time_budget:g} s spent"
-            break
-        order = _ranked_distinct(obj, pool_scores)[: DEFAULTS["parents"]]
-        parents = torch.from_numpy(pool_points[order])
-        kids = _perturb(parents, B, gen, spacing)
-        kid_points = local(kids, record=False)
-        kid_scores = score_all(kid_points)
-        restart_scores.extend(s[obj.primary] for s in kid_scores)
-        done_rounds = rnd
+    def perturbation_round(self, rnd: int) -> None:
+        """One basin-hopping round: perturb the best distinct optima, optimise, keep the best B."""
+        obj = self.obj
+        order = _ranked_distinct(obj, self.pool_scores)[: DEFAULTS["parents"]]
+        parents = torch.from_numpy(self.pool_points[order])
+        kids = _perturb(parents, self.B, self.gen, self.spacing)
+        kid_points = self.local(kids, record=False)
+        kid_scores = self.score_all(kid_points)
+        self.restart_scores.extend(s[obj.primary] for s in kid_scores)
         # the pool keeps the best B configurations seen so far
-        pool_points = np.concatenate([pool_points, kid_points])
-        pool_scores = pool_scores + kid_scores
-        keep = _ranked(obj, pool_scores)[:B]
-        pool_points, pool_scores = pool_points[keep], [pool_scores[i] for i in keep]
-        if obj.better(pool_scores[0], best_scores, rtol=1e-13):
-            best_points, best_scores = pool_points[0].copy(), pool_scores[0]
-            stale = 0
+        pool_points = np.concatenate([self.pool_points, kid_points])
+        pool_scores = self.pool_scores + kid_scores
+        keep = _ranked(obj, pool_scores)[: self.B]
+        self.pool_points, self.pool_scores = pool_points[keep], [pool_scores[i] for i in keep]
+        if obj.better(self.pool_scores[0], self.best_scores, rtol=1e-13):
+            self.best_points, self.best_scores = self.pool_points[0].copy(), self.pool_scores[0]
+            self.stale = 0
         else:
-            stale += 1
-        history.append({"round": rnd, "time_s": time.perf_counter() - t_start, "best": best_scores[obj.primary]})
-        if progress is not None:
-            progress({"round": rnd, "rounds": n_rounds, "best": best_scores[obj.primary],
-                      "time_s": history[-1]["time_s"]})
-        if stale >= patience:
-            stop = f"no improvement in {patience} consecutive perturbation rounds"
-            break
-    else:
-        if deadline is not None and time.perf_counter() > deadline and n_rounds:
-            stop = f"time budget of {time_budget:g} s spent"
-    if deadline is not None and time.perf_counter() > deadline and "time budget" not in stop:
-        stop = f"time budget of {time_budget:g} s spent"
-    log.info("%s d=%d K=%d: best %s=%.12g after %d rounds (%s)", objective, d, K, obj.primary,
-             best_scores[obj.primary], done_rounds, stop)
-    best_points = np.ascontiguousarray(best_points)
-    return SolveResult(
-        points=best_points, scores=dict(best_scores), objective=obj.name, params=params, stop_reason=stop,
-        restart_scores=np.asarray(restart_scores, dtype=np.float64), restarts=B, rounds=done_rounds,
-        iterations=totals["iterations"], evaluations=totals["evaluations"],
-        time_s=time.perf_counter() - t_start, phase_times=phase_times, seed=seed, device=str(dev),
-        dtype=str(first_dtype).replace("torch.", ""), history=history, loss_history=loss_history)
+            self.stale += 1
+        self.done_rounds = rnd
+        self.history.append({"round": rnd, "time_s": self.elapsed(), "best": self.best_scores[obj.primary]})
+
+    def report(self, resumed: bool = False) -> None:
+        if self.progress is not None:
+            info = {"round": self.done_rounds, "rounds": self.n_rounds, "best": self.best_scores[self.obj.primary],
+                    "time_s": self.history[-1]["time_s"]}
+            if resumed:
+                info["resumed"] = True
+            self.progress(info)
+
+    # ------------------------------------------------------------ checkpoints
+    def take_snapshot(self, stop_reason: str = "") -> ckpt.SearchState:
+        return ckpt.SearchState(
+            **self.identity, round=self.done_rounds, stale=self.stale, pool_points=self.pool_points,
+            pool_scores=list(self.pool_scores), best_points=self.best_points, best_scores=dict(self.best_scores),
+            rng_state=self.gen.get_state().numpy().copy(), restart_scores=list(self.restart_scores),
+            history=[dict(h) for h in self.history], loss_history=list(self.loss_history),
+            iterations=self.iterations, evaluations=self.evaluations, phase_times=dict(self.phase_times),
+            elapsed_s=self.elapsed(), stop_reason=stop_reason, version=__version__)
+
+    def restore(self, state: ckpt.SearchState) -> None:
+        self.done_rounds, self.stale = int(state.round), int(state.stale)
+        self.pool_points, self.pool_scores = np.array(state.pool_points), list(state.pool_scores)
+        self.best_points, self.best_scores = np.array(state.best_points), dict(state.best_scores)
+        self.gen.set_state(torch.from_numpy(np.array(state.rng_state, dtype=np.uint8)))
+        self.restart_scores = [float(v) for v in state.restart_scores]
+        self.history = [dict(h) for h in state.history]
+        self.loss_history = [float(v) for v in state.loss_history]
+        self.iterations, self.evaluations = int(state.iterations), int(state.evaluations)
+        for name, value in state.phase_times.items():
+            self.phase_times[name] = float(value)
+        self.prior_elapsed = float(state.elapsed_s)
+        if self.time_budget is not None:
+            self.deadline = self.t_start + self.time_budget - self.prior_elapsed
+        self.snapshot = state
+        log.info("resuming %s d=%d K=%d from round %d (best %s=%.12g)", self.obj.name, self.d, self.K,
+                 self.done_rounds, self.obj.primary, self.best_scores[self.obj.primary])
+
+    def write(self, state: ckpt.SearchState) -> Path:
+        meta = {"objective": self.obj.name, "params": self.params, "d": self.d, "K": self.K,
+                "scores": state.best_scores, "certificate": None,
+                "provenance": {"solver": "spherecodes.solvers.solve (checkpoint: best code so far)",
+                               "seed": self.seed, "restarts": self.B, "rounds": state.round,
+                               "stop_reason": state.stop_reason or "search not finished",
+                               "time_s": state.elapsed_s, "version": __version__}}
+        out = ckpt.save_checkpoint(self.path, state, meta)
+        self.last_save = time.perf_counter()
+        return out
+
+    def boundary(self, force: bool) -> None:
+        """A round is complete: remember its state, and write it when due."""
+        self.snapshot = self.take_snapshot()
+        if self.path is not None and (force or time.perf_counter() - self.last_save >= ckpt.SAVE_INTERVAL_S):
+            try:
+                self.write(self.snapshot)
+            except OSError as exc:  # e.g. disk full: the search goes on, the previous checkpoint stays valid
+                log.warning("could not write the checkpoint %s (%s); the search continues", self.path, exc)
+
+    def interrupted(self, exc: BaseException, guard: Any) -> ckpt.SearchInterrupted:
+        """Save the state of the last completed round; the exception to raise in place of ``exc``."""
+        signum = exc.signum if isinstance(exc, ckpt.Interrupted) else int(signal.SIGINT)
+        if guard.signum is None:  # a KeyboardInterrupt not from the guard: later signals must not raise
+            guard.signum = signum
+        name = signal.Signals(signum).name
+        state, saved, error = self.snapshot, None, None
+        if state is not None:
+            state.elapsed_s = self.elapsed()
+            with guard.defer():
+                try:
+                    saved = self.write(state)
+                except OSError as err:
+                    error = f"{type(err).__name__}: {err}"
+        primary = self.obj.primary
+        if state is None:
+            msg = (f"search interrupted by {name} during round 0 (the random restarts), before any state "
+                   f"could be saved; run the same command again to start over")
+        else:
+            where = (f"the search state is saved in {saved}; continue it with the same arguments and resume=True "
+                     f"(CLI: --checkpoint {saved} --resume)" if saved is not None
+                     else f"the checkpoint could not be written ({error})")
+            msg = (f"search interrupted by {name} after {state.round} perturbation round(s) "
+                   f"(best so far {ckpt.describe_best(state, primary)}); {where}")
+        log.info("%s", msg)  # the exception carries the message; the caller decides what to show
+        return ckpt.SearchInterrupted(msg, signal_name=name, exit_status=128 + signum, checkpoint=saved,
+                                      rounds_done=None if state is None else state.round,
+                                      best_scores=None if state is None else dict(state.best_scores),
+                                      save_error=error)
+
+    # -------------------------------------------------------------------- run
+    def run(self, init_arr: np.ndarray | None, state: ckpt.SearchState | None) -> SolveResult:
+        if self.path is None:
+            stop = self._run(init_arr, state)
+        else:
+            with ckpt.InterruptGuard() as guard:
+                try:
+                    stop = self._run(init_arr, state)
+                except KeyboardInterrupt as exc:
+                    raise self.interrupted(exc, guard) from None
+        return self.result(stop)
+
+    def _run(self, init_arr: np.ndarray | None, state: ckpt.SearchState | None) -> str:
+        stop = ""
+        if state is None:
+            self.round0(init_arr)
+            self.boundary(force=True)
+            self.report()
+        else:
+            self.restore(state)
+            self.report(resumed=True)
+        while True:
+            if self.stale >= self.patience:
+                stop = f"no improvement in {self.patience} consecutive perturbation rounds"
+                break
+            if self.done_rounds >= self.n_rounds:
+                stop = f"{self.n_rounds} rounds done" if self.n_rounds else "random restarts only (rounds=0)"
+                break
+            if self.past_deadline():
+                break
+            self.perturbation_round(self.done_rounds + 1)
+            self.boundary(force=False)
+            self.report()
+        if self.past_deadline():
+            stop = f"time budget of {self.time_budget:g} s spent"
+        self.snapshot = self.take_snapshot(stop_reason=stop)
+        if self.path is not None:
+            try:
+                self.write(self.snapshot)
+            except OSError as exc:
+                log.warning("could not write the final checkpoint %s (%s)", self.path, exc)
+        return stop
+
+    def result(self, stop: str) -> SolveResult:
+        obj = self.obj
+        log.info("%s d=%d K=%d: best %s=%.12g after %d rounds (%s)", obj.name, self.d, self.K, obj.primary,
+                 self.best_scores[obj.primary], self.done_rounds, stop)
+        return SolveResult(
+            points=np.ascontiguousarray(self.best_points), scores=dict(self.best_scores), objective=obj.name,
+            params=self.params, stop_reason=stop, restart_scores=np.asarray(self.restart_scores, dtype=np.float64),
+            restarts=self.B, rounds=self.done_rounds, iterations=self.iterations, evaluations=self.evaluations,
+            time_s=self.elapsed(), phase_times=self.phase_times, seed=self.seed, device=str(self.dev),
+            dtype=str(self.first_dtype).replace("torch.", ""), history=self.history, loss_history=self.loss_history)
 
 
 def _sort_key(obj, scores: dict) -> float:

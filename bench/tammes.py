@@ -1,0 +1,65 @@
+"""Tammes problem on S^2: default ``generate("tammes", 3, N)`` vs the best-known minimum angles, N = 2..60.
+
+Prints N, best known (degrees), found, difference, seconds, whether an exact construction was returned,
+and the totals (how many N are within 1e-6 degrees, total time); writes bench/results/tammes.csv.
+Reference: /work/shared/reference/tammes_s2.csv (Sloane's tables; see its source column).
+
+    python bench/tammes.py [--nmin 2] [--nmax 60] [--seed 0] [--restarts R] [--rounds R] [--no-constructions]
+
+The seed of N is ``seed + N`` (reproducible); restarts/rounds default to the library defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from _common import print_table, read_csv, shared_reference, write_csv
+
+import spherecodes
+
+TOL_DEG = 1e-6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nmin", type=int, default=2)
+    ap.add_argument("--nmax", type=int, default=60)
+    ap.add_argument("--only", type=str, default=None, help="comma-separated list of N (overrides nmin/nmax)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--restarts", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--no-constructions", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default="tammes.csv")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ref = {int(r["N"]): float(r["min_angle_deg"]) for r in read_csv(shared_reference("tammes_s2.csv"))}
+    Ns = [int(n) for n in args.only.split(",")] if args.only else range(args.nmin, args.nmax + 1)
+    rows = []
+    for N in Ns:
+        if N not in ref:
+            continue
+        t0 = time.perf_counter()
+        code = spherecodes.generate("tammes", 3, N, seed=args.seed + N, restarts=args.restarts, rounds=args.rounds,
+                                    use_constructions=not args.no_constructions, catalog=False)
+        dt = time.perf_counter() - t0
+        found = code.scores["min_angle_deg"]
+        rows.append({"N": N, "best_known_deg": ref[N], "found_deg": found, "diff_deg": found - ref[N],
+                     "ok": abs(found - ref[N]) <= TOL_DEG, "seconds": round(dt, 2),
+                     "rounds": code.provenance.get("rounds"), "construction": code.provenance.get("construction") or "",
+                     "one_vs_rest": code.scores["one_vs_rest"]})
+        print(f"N={N:3d} best {ref[N]:.7f} found {found:.10f} diff {found - ref[N]:+.2e} {dt:7.2f} s "
+              f"{'ok' if rows[-1]['ok'] else 'MISS'} {rows[-1]['construction']}", flush=True)
+    print_table(rows, floatfmt=".10g")
+    ok = sum(r["ok"] for r in rows)
+    total = sum(r["seconds"] for r in rows)
+    missed = [r["N"] for r in rows if not r["ok"]]
+    print(f"TOTAL: {ok}/{len(rows)} within {TOL_DEG:g} deg of the best known; time {total:.1f} s "
+          f"(median {sorted(r['seconds'] for r in rows)[len(rows) // 2]:.1f} s); missed N = {missed}")
+    print(f"wrote {write_csv(args.out, rows)}")
+
+
+if __name__ == "__main__":
+    main()

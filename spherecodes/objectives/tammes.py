@@ -1,0 +1,115 @@
+r"""The Tammes problem: maximise the minimum distance (equivalently angle) between K points.
+
+.. math::
+    \min_{W \in (S^{d-1})^K}\ \max_{i<j} \langle w_i, w_j\rangle
+    \quad\Longleftrightarrow\quad \max_W \min_{i<j} \|w_i - w_j\|,
+
+the one-vs-one distance of Eq. (11) in "Generalized Neural Collapse for a Large Number of Classes"
+(/work/shared/papers/generalized-neural-collapse-softmax-codes.txt), with min angle
+:math:`\theta = \arccos(\max\cos)` and chord :math:`2\sin(\theta/2)`.
+
+Primary score: ``max_cosine``, **minimised** (``better`` compares it). The other scores:
+``min_angle_deg`` (from the chord, accurate for close pairs), ``min_distance`` (chord) and
+``one_vs_rest`` (:func:`spherecodes.validation.one_vs_rest.one_vs_rest`, the softmax-code figure;
+it is >= 1 - max_cosine for every code).
+
+Known optima used as checks: K <= d+1 the regular simplex, max cosine -1/(K-1), and d+1 < K <= 2d
+max cosine 0 (Rankin, "The closest packing of spherical caps in n dimensions", Proc. Glasgow Math.
+Assoc. 2 (1955)); d = 2 the regular K-gon, cos(2 pi/K); on S^2 the best-known angles of
+/work/shared/reference/tammes_s2.csv.
+
+Solver: the log-sum-exp surrogate stages and the trust-region SLP polish of
+:mod:`spherecodes.objectives._maxmin`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..validation.one_vs_rest import one_vs_rest
+from . import _maxmin
+from ._maxmin import (
+    basin_hop,
+    data_rng,
+    max_cosine_np,
+    max_cosine_torch,
+    polish_tammes,
+    polish_tammes_batch,
+    surrogate_stages,
+)
+from .base import Objective, Stage
+from .riesz import separation_scores
+
+__all__ = ["Tammes", "tammes_scores", "hop_best"]
+
+log = logging.getLogger(__name__)
+
+
+def tammes_scores(points: np.ndarray) -> dict[str, float]:
+    """max_cosine, min_angle_deg, min_distance and one_vs_rest of one code (K, d), float64."""
+    sep = separation_scores(points)
+    return {"max_cosine": sep["max_cosine"], "min_angle_deg": sep["min_angle_deg"],
+            "min_distance": sep["min_distance"], "one_vs_rest": one_vs_rest(points)}
+
+
+def hop_best(X: torch.Tensor, polish_one, value, *, trials: int, max_iter: int,
+             deadline: float | None) -> tuple[torch.Tensor, dict]:
+    """Monotonic basin hopping (:func:`spherecodes.objectives._maxmin.basin_hop`) on the best restart of X.
+
+    The best restart (smallest ``value``) gets ``trials`` jitter-and-``polish_one`` steps and can only improve;
+    random numbers are seeded from X, so the same input gives the same output. The other restarts are returned
+    unchanged. Returns ``(X, info)``.
+    """
+    out = X.detach().to("cpu", torch.float64).clone()
+    values = [value(out[b].numpy()) for b in range(out.shape[0])]
+    info = {"iterations": 0, "evaluations": 0, "improvements": 0}
+    if trials <= 0 or not values or not math.isfinite(min(values)):
+        return out, info
+    b = int(np.argmin(values))
+    W, info = basin_hop(out[b].numpy(), local=lambda Y, deadline=None: polish_one(Y, max_iter=max_iter,
+                                                                                  deadline=deadline),
+                        value=value, trials=trials, rng=data_rng(out.numpy()), deadline=deadline)
+    out[b] = torch.from_numpy(np.ascontiguousarray(W))
+    return out, info
+
+
+class Tammes(Objective):
+    """Minimise the largest pair cosine (maximise the minimum angle); see the module docstring.
+
+    ``loss`` is the exact max cosine (B,) (its gradient is that of one maximal pair, defined
+    wherever the maximal pair is unique); the solver uses the smooth surrogate stages instead and
+    then the SLP polish, which optimises the max-min problem exactly.
+    """
+
+    name = "tammes"
+    description = "maximise the minimum angle between points (Tammes problem; minimise the max cosine)"
+    params = ()
+    primary = "max_cosine"
+    maximise = False
+
+    def loss(self, X: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
+        return max_cosine_torch(X)
+
+    def score(self, points: np.ndarray, params: Mapping[str, Any]) -> dict[str, float]:
+        return tammes_scores(points)
+
+    def stages(self, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
+        return surrogate_stages(d, K, prefix="tammes-lse")
+
+    def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
+               deadline: float | None = None):
+        # SLP iterations are LP solves: a few hundred are plenty (near the end each one squares the error)
+        out, info = polish_tammes_batch(X, max_iter=min(max_iter, 400), deadline=deadline)
+        if "penalty_probes" not in info:
+            out, hop = hop_best(out, polish_tammes, max_cosine_np, trials=_maxmin.MBH_TRIALS,
+                                max_iter=min(max_iter, 400), deadline=deadline)
+            info["iterations"] += hop["iterations"]
+            info["evaluations"] += hop["evaluations"]
+            info["basin_hopping_improvements"] = hop["improvements"]
+        return out.to(X.device), info

@@ -1,0 +1,206 @@
+"""Tammes objective: scores vs plain numpy, losses and gradients, the SLP polish, exact optima from the solver."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from _helpers import random_code, random_rotation, reference_rows
+
+from spherecodes.constructions import construct_points
+from spherecodes.objectives import get_objective
+from spherecodes.objectives._maxmin import (
+    lse_log_chord,
+    lse_max_cosine,
+    penalty_polish,
+    polish_tammes,
+    polish_tammes_batch,
+    surrogate_stages,
+)
+from spherecodes.solvers import solve
+
+TAMMES = get_objective("tammes")
+
+
+def numpy_scores(X: np.ndarray) -> dict:
+    """Independent reference: all pairs by brute force."""
+    K = len(X)
+    cos = max(float(X[i] @ X[j]) for i in range(K) for j in range(i + 1, K))
+    dist = min(float(np.linalg.norm(X[i] - X[j])) for i in range(K) for j in range(i + 1, K))
+    return {"max_cosine": cos, "min_distance": dist, "min_angle_deg": math.degrees(math.acos(cos))}
+
+
+def test_registered_and_primary():
+    assert TAMMES.primary == "max_cosine" and TAMMES.maximise is False
+    assert TAMMES.normalise_params() == {}
+    assert TAMMES.better({"max_cosine": 0.1}, {"max_cosine": 0.2})
+    assert not TAMMES.better({"max_cosine": 0.2}, {"max_cosine": 0.1})
+
+
+@pytest.mark.parametrize("K,d,seed", [(9, 3, 0), (20, 5, 1), (6, 2, 2)])
+def test_scores_match_numpy(K, d, seed):
+    X = random_code(K, d, seed)
+    s = TAMMES.score(X, {})
+    ref = numpy_scores(X)
+    assert s["max_cosine"] == pytest.approx(ref["max_cosine"], abs=1e-15)
+    assert s["min_distance"] == pytest.approx(ref["min_distance"], abs=1e-15)
+    assert s["min_angle_deg"] == pytest.approx(ref["min_angle_deg"], abs=1e-10)
+    # one-vs-rest is at least the Tammes lower bound 1 - max cosine (separating hyperplane)
+    assert s["one_vs_rest"] >= 1.0 - s["max_cosine"] - 1e-14
+    assert set(s) >= {"max_cosine", "min_angle_deg", "min_distance", "one_vs_rest"}
+
+
+def test_scores_are_rotation_invariant():
+    X = random_code(15, 4, 3)
+    Q = random_rotation(4, 4)
+    a, b = TAMMES.score(X, {}), TAMMES.score(X @ Q, {})
+    for key in a:
+        assert b[key] == pytest.approx(a[key], abs=1e-12), key
+
+
+def test_coincident_points_score_without_nan():
+    X = random_code(7, 3, 5)
+    X[4] = X[1]
+    s = TAMMES.score(X, {})
+    assert s["max_cosine"] == pytest.approx(1.0, abs=1e-15)
+    assert s["min_distance"] == 0.0 and s["min_angle_deg"] == 0.0 and s["one_vs_rest"] == 0.0
+    assert not any(math.isnan(v) for v in s.values())
+
+
+def _fd_check(loss, X: np.ndarray, seed: int, h: float = 1e-6, rtol: float = 1e-6):
+    """Directional derivative along a random tangent direction: autograd vs central difference on the sphere."""
+    rng = np.random.default_rng(seed)
+    V = rng.normal(size=X.shape)
+    V -= np.sum(V * X, axis=1, keepdims=True) * X
+    T = torch.from_numpy(X)[None].clone().requires_grad_(True)
+    loss(T).sum().backward()
+    analytic = float(np.sum(T.grad[0].numpy() * V))
+
+    def at(t):
+        Y = X + t * V
+        Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+        return float(loss(torch.from_numpy(Y)[None])[0])
+
+    numeric = (at(h) - at(-h)) / (2 * h)
+    assert analytic == pytest.approx(numeric, rel=rtol, abs=1e-9)
+
+
+def test_loss_is_max_cosine_with_correct_gradient():
+    X = random_code(10, 3, 6)
+    batch = torch.from_numpy(np.stack([X, random_code(10, 3, 7)]))
+    L = TAMMES.loss(batch, {})
+    assert float(L[0]) == pytest.approx(numpy_scores(X)["max_cosine"], abs=1e-15)
+    # batched == slices
+    for b in range(2):
+        assert float(TAMMES.loss(batch[b:b + 1], {})[0]) == float(L[b])
+    _fd_check(lambda T: TAMMES.loss(T, {}), X, seed=8)
+
+
+@pytest.mark.parametrize("s", [4.0, 64.0])
+def test_surrogates_gradients_and_bounds(s):
+    X = random_code(12, 4, 9)
+    _fd_check(lambda T: lse_log_chord(T, s), X, seed=10)
+    _fd_check(lambda T: lse_max_cosine(T, s), X, seed=11)
+    ref = numpy_scores(X)
+    T = torch.from_numpy(X)[None]
+    n_pairs = 12 * 11 / 2
+    v = float(lse_log_chord(T, s)[0])
+    assert -math.log(ref["min_distance"]) <= v <= -math.log(ref["min_distance"]) + math.log(n_pairs) / s + 1e-12
+    c = float(lse_max_cosine(T, s)[0])
+    assert ref["max_cosine"] <= c <= ref["max_cosine"] + math.log(2 * n_pairs) / s + 1e-12
+
+
+def test_stage_losses_batched_equal_slices():
+    X = torch.from_numpy(np.stack([random_code(11, 3, 20 + b) for b in range(3)]))
+    for stage in TAMMES.stages({}, 3, 11):
+        full = stage.loss(X)
+        for b in range(3):
+            assert float(stage.loss(X[b:b + 1])[0]) == pytest.approx(float(full[b]), rel=1e-14)
+    assert len(surrogate_stages(3, 11)) >= 1
+
+
+def test_polish_batch_equals_loop_and_improves():
+    X = torch.from_numpy(np.stack([random_code(9, 3, 30 + b) for b in range(3)]))
+    batch, info = polish_tammes_batch(X, max_iter=200)
+    assert info["iterations"] > 0
+    singles = []
+    for b in range(3):
+        single, _ = polish_tammes(X[b].numpy(), max_iter=200)
+        singles.append(numpy_scores(single)["max_cosine"])
+        np.testing.assert_array_equal(batch[b].numpy(), single)
+        assert singles[-1] < numpy_scores(X[b].numpy())["max_cosine"]
+        np.testing.assert_allclose(np.linalg.norm(single, axis=1), 1.0, atol=1e-15)
+    # the objective's polish adds basin hopping on the best restart only: never worse, others untouched
+    out, _ = TAMMES.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
+    best = int(np.argmin(singles))
+    for b in range(3):
+        if b == best:
+            assert numpy_scores(out[b].numpy())["max_cosine"] <= singles[b] + 1e-15
+        else:
+            np.testing.assert_array_equal(out[b].numpy(), batch[b].numpy())
+    # deterministic: the same input gives the same output
+    again, _ = TAMMES.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
+    np.testing.assert_array_equal(again.numpy(), out.numpy())
+
+
+def test_penalty_polish_lowers_the_max_cosine_in_a_dense_case():
+    X = torch.from_numpy(np.stack([random_code(40, 8, 50 + b) for b in range(2)]))
+    Y, info = penalty_polish(X, max_probes=6, lbfgs_iter=100)
+    for b in range(2):
+        assert numpy_scores(Y[b].numpy())["max_cosine"] < numpy_scores(X[b].numpy())["max_cosine"] - 1e-3
+        np.testing.assert_allclose(np.linalg.norm(Y[b].numpy(), axis=1), 1.0, atol=1e-14)
+    single, _ = penalty_polish(X[1:2], max_probes=6, lbfgs_iter=100)
+    np.testing.assert_allclose(single[0].numpy(), Y[1].numpy(), atol=1e-13)
+
+
+def test_polish_reaches_the_icosahedron_to_1e12():
+    # start near a rotated icosahedron: the SLP must return to max cosine 1/sqrt(5) far below surrogate accuracy
+    rng = np.random.default_rng(12)
+    X = construct_points("icosahedron", 3, 12) @ random_rotation(3, 13)
+    X = X + 0.02 * rng.normal(size=X.shape)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    W, info = polish_tammes(X)
+    assert numpy_scores(W)["max_cosine"] == pytest.approx(1.0 / math.sqrt(5.0), abs=1e-12)
+    assert "stationary" in info["status"] or "radius" in info["status"]
+
+
+@pytest.mark.parametrize("d,K,expected", [
+    (3, 4, -1.0 / 3.0),            # simplex
+    (5, 4, -1.0 / 3.0),            # simplex in a larger space
+    (4, 5, -1.0 / 4.0),            # simplex
+    (3, 5, 0.0),                   # d+1 < K <= 2d: Rankin, max cosine 0
+    (3, 6, 0.0),
+    (4, 7, 0.0),
+    (2, 5, math.cos(2 * math.pi / 5)),   # polygon
+    (2, 7, math.cos(2 * math.pi / 7)),
+])
+def test_solver_alone_finds_exact_optima(d, K, expected):
+    res = solve("tammes", d, K, restarts=4, rounds=1, seed=1)
+    assert res.scores["max_cosine"] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("N", [7, 8, 10])
+def test_s2_best_known_angles(N):
+    row = {int(r["N"]): r for r in reference_rows("tammes_s2.csv")}[N]
+    res = solve("tammes", 3, N, restarts=8, rounds=2, seed=N)
+    assert res.scores["min_angle_deg"] == pytest.approx(float(row["min_angle_deg"]), abs=1e-6)
+
+
+def test_cli_generate_tammes_json():
+    from click.testing import CliRunner
+
+    from spherecodes.cli import cli
+
+    result = CliRunner().invoke(cli, ["generate", "tammes", "-d", "3", "-K", "12", "--json", "-q", "--no-catalog",
+                                      "--restarts", "4",
+                                      "--rounds", "1", "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output.strip().splitlines()[-1])
+    scores = payload["scores"]
+    for key in ("min_angle_deg", "max_cosine", "one_vs_rest"):
+        assert key in scores
+    assert scores["max_cosine"] == pytest.approx(1.0 / math.sqrt(5.0), abs=1e-9)
+    assert scores["one_vs_rest"] == pytest.approx(1.0 - 1.0 / math.sqrt(5.0), abs=1e-9)
