@@ -59,6 +59,8 @@ def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> 
     -------
     numpy.ndarray, shape (K, d), float64, C-contiguous, not writeable.
     """
+    if np.iscomplexobj(points):
+        raise InvalidParameterError(name, "complex array", "points must be real: pass the real coordinates")
     try:
         arr = np.array(points, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
@@ -74,12 +76,16 @@ def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> 
         raise InvalidParameterError("K", K, "pass at least one point")
     if not np.all(np.isfinite(arr)):
         raise InvalidParameterError(name, "array with NaN or inf", "every coordinate must be finite")
-    norms = np.linalg.norm(arr, axis=1)
+    # scale each row by its largest entry first, so that norms of huge finite rows do not overflow
+    scale = np.max(np.abs(arr), axis=1)
+    safe = np.where(scale > 0, scale, 1.0)
+    norms = np.linalg.norm(arr / safe[:, None], axis=1) * scale
     if normalise:
         if np.any(norms == 0):
             raise InvalidParameterError(name, "array with a zero row",
                                         "every point needs a non-zero norm to be projected on the sphere")
-        arr /= norms[:, None]
+        arr = arr / safe[:, None]
+        arr /= np.linalg.norm(arr, axis=1)[:, None]
     else:
         tol = unit_norm_tolerance(np.float64)
         worst = float(np.max(np.abs(norms - 1.0)))

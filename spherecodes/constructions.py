@@ -484,6 +484,9 @@ def construct_points(name: str, d: int, K: int) -> np.ndarray:
         hint = f"constructions for d={d}, K={K}: {', '.join(others)}" if others else \
             f"no construction exists for d={d}, K={K}"
         raise InvalidParameterError(param, value, f"'{c.name}' {reason}; valid sizes: {c.sizes} ({hint})")
+    if 8 * K * d > 2**50:  # beyond any machine: numpy would refuse the shape itself
+        raise ResourceError(f"construction '{c.name}' with K={K}, d={d} needs {8 * K * d / 2**30:.3g} GiB "
+                            "of float64 memory; choose a smaller K or d")
     try:
         pts = c.build(d, K)
     except MemoryError:

@@ -125,6 +125,8 @@ def save_proxies(code: Any, path: "str | Path", *, permutation: Any = None, form
     Path written.
     """
     path = Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise InvalidParameterError("path", str(path), "pass a file name, e.g. proxies.pt")
     if not path.parent.is_dir():
         raise InvalidParameterError("path", str(path),
                                     f"the folder {str(path.parent)!r} does not exist; create it first")

@@ -390,27 +390,21 @@ def test_files_fixture_has_the_junk_files(files):
 
 
 # --------------------------------------------------------------------------- known defects found by the fuzzing
-# In modules owned by others; strict xfail, so that each turns into a failure (remove the marker) once fixed.
+# Defects found by the fuzzing: fixed ones stay as regression tests (test_regression_*); open ones are strict xfail.
 # The fuzz strategies above leave these inputs out so that the rest of the contract keeps being checked.
-@pytest.mark.xfail(strict=True, reason="spherecodes/catalog/lookup.py default_catalogs: Path(5) raises TypeError")
 @pytest.mark.parametrize("fn", [lookup, generate])
-def test_known_defect_catalog_of_wrong_type(fn):
+def test_regression_catalog_of_wrong_type(fn):
     with pytest.raises(SpherecodesError):
         fn("riesz", 3, 4, catalog=5)
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/constructions.py construct_points: d or K = 10**30 passes the "
-                                       "memory check and numpy raises ValueError ('Maximum allowed dimension/size "
-                                       "exceeded')")
 @pytest.mark.parametrize("name,d,K", [("simplex", 10**30, 2), ("polygon", 2, 10**30)])
-def test_known_defect_construct_huge_dimension(name, d, K):
+def test_regression_construct_huge_dimension(name, d, K):
     with pytest.raises(SpherecodesError):
         construct(name, d, K)
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/code.py as_points(normalise=True): a finite row whose norm "
-                                       "overflows (1e300, 1e300, 0) is divided by inf and returned as a zero row")
-def test_known_defect_normalise_overflow():
+def test_regression_normalise_overflow():
     code = _call(Code, points=np.eye(3), objective="riesz")  # the contract: unit rows, or an error
     assert code is not None
     from spherecodes.code import as_points
@@ -419,25 +413,19 @@ def test_known_defect_normalise_overflow():
     assert out is None or np.allclose(np.linalg.norm(out, axis=1), 1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/code.py as_points: a complex array is cast to float64 with only a "
-                                       "ComplexWarning, silently dropping the imaginary parts")
-def test_known_defect_complex_points_are_accepted():
+def test_regression_complex_points_are_accepted():
     with pytest.raises(SpherecodesError):
         Code(points=np.eye(3) * (1 + 1j))
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/validation/known.py _mgd_known (K=2): math.log1p(-exp(-8 eps^2)) "
-                                       "raises 'math domain error' for eps <= ~1e-8; validation/metrics.py "
-                                       "_gaussian_gram: eps**2 raises OverflowError for eps = 1e300")
-@pytest.mark.parametrize("eps", [1e-10, 1e300])
-def test_known_defect_mgd_extreme_eps(eps):
+@pytest.mark.parametrize("eps", [1e-10, pytest.param(1e300, marks=pytest.mark.xfail(
+    strict=True, reason="spherecodes/objectives/mgd.py: eps = 1e300 overflows eps**2 in the solver's loss"))])
+def test_regression_mgd_extreme_eps(eps):
     _call(certify, construct("simplex", 2, 2), "mgd", lp=False, eps=eps)
     _call(generate, "mgd", 2, 2, eps=eps, catalog=False, restarts=1, rounds=0, seed=0)
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/kernels/pairwise.py riesz_energy: for s < 0 whose r^|s| overflows "
-                                       "(s = -2000) the energy is +inf; -sum r^|s| is -inf")
-def test_known_defect_riesz_energy_sign_on_overflow():
+def test_regression_riesz_energy_sign_on_overflow():
     from spherecodes.kernels import riesz_energy
 
     assert riesz_energy(construct("cross_polytope", 3, 6).points, -2000.0) == -math.inf
@@ -450,7 +438,5 @@ def test_known_defect_softmax_code_two_points():
     assert result is not None and result.scores["max_cosine"] == pytest.approx(-1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/catalog/lookup.py _as_size: int(inf) raises OverflowError for "
-                                       "K = float('inf')")
-def test_known_defect_lookup_infinite_size():
+def test_regression_lookup_infinite_size():
     _call(lookup, "tammes", 2, float("inf"))

@@ -78,6 +78,8 @@ def _registry():
 def _iter_catalogs(catalog: "Catalog | str | os.PathLike[str] | None") -> Iterator[Catalog]:
     """Open the catalogs of :func:`default_catalogs` one at a time (a hit in the first never opens the next)."""
     first = catalog if catalog is not None else user_catalog_path()
+    if not isinstance(first, (Catalog, str, os.PathLike)):
+        raise InvalidParameterError("catalog", first, "pass a Catalog, a path to an HDF5 file, or None")
     first_path = None
     if isinstance(first, Catalog):
         first_path = first.path

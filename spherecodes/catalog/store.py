@@ -240,7 +240,7 @@ def _as_size(name: str, value: Any, minimum: int) -> int:
     try:
         out = int(value)
         ok = out == value and not isinstance(value, (bool, np.bool_))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         ok = False
     if not ok or out < minimum:
         raise InvalidParameterError(name, value, f"pass an integer >= {minimum}")

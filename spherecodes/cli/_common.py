@@ -88,3 +88,19 @@ def progress_bar(total: int, desc: str, enabled: bool = True):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, file=sys.stderr, disable=not enabled, leave=False, unit="round")
+
+
+#: image formats matplotlib writes without extra packages
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def check_image_path(path: Any, option: str) -> None:
+    """A usage error (exit 2) unless ``path`` ends in an image suffix and its folder exists."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.suffix.lower() not in IMAGE_SUFFIXES:
+        raise click.BadParameter(f"{str(p)!r} is not an image file name; use one of {', '.join(IMAGE_SUFFIXES)}",
+                                 param_hint=option)
+    if not p.parent.is_dir():
+        raise click.BadParameter(f"the folder {str(p.parent)!r} does not exist; create it first", param_hint=option)

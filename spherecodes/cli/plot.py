@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import library_errors
+from ._common import check_image_path, library_errors
 
 
 @click.command(name="plot")
@@ -20,7 +20,8 @@ def command(path, out, normalise):
     from ..code import Code
     from ..plot import plot_code
 
-    code = Code.load(path, normalise=normalise)
     out = out or str(Path(path).with_suffix(".png"))
+    check_image_path(out, "--out")
+    code = Code.load(path, normalise=normalise)
     plot_code(code, out)
     click.echo(f"written {out}")

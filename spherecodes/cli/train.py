@@ -98,6 +98,12 @@ def command(dataset, head, proxies, catalog_path, loss, hug_variant, hug_relaxed
     gnc2_energy_mean, reverse energy). digits is the only bundled data set.
     """
     from ..training import train  # torch is imported only when the command runs
+    from ._common import check_image_path
+
+    if plot is not None:
+        check_image_path(plot, "--plot")
+    if seed is not None and seed < 0:
+        raise click.BadParameter(f"{seed}: the seed must be a non-negative integer", param_hint="--seed")
 
     if head in ("fixed", "rotated") and proxies is None and dim < _K - 1:
         raise click.BadParameter(f"the default simplex proxies need --dim >= {_K - 1}; pass --proxies for d={dim}",

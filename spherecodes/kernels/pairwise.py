@@ -99,7 +99,8 @@ def _riesz_energy_kernel_py(X, s, metric, half_space):
                 r, theta = _chord_and_angle(X, i, j, sign)
                 v = _kernel_value(r, theta, s, metric)
                 if not math.isfinite(v):
-                    # coincident points: the energy is +inf (compensation would turn it into nan)
+                    # coincident points (s >= 0: +inf) or an overflowing r^|s| (s < 0: -inf); the
+                    # compensation would turn an infinite term into nan
                     row_inf[i] = True
                     continue
                 t = total + v
@@ -111,7 +112,7 @@ def _riesz_energy_kernel_py(X, s, metric, half_space):
         row_sum[i] = total
         row_comp[i] = comp
     if row_inf.any():
-        return np.inf
+        return np.inf if s >= 0.0 else -np.inf
     total = 0.0
     comp = 0.0
     for i in range(K):

@@ -234,6 +234,8 @@ def train(head: str = "fixed", proxies: Any = None, loss: str = "ce", *, epochs:
     -------
     TrainResult
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidParameterError("seed", seed, "pass a non-negative integer")
     if loss not in LOSSES:
         raise UnknownNameError("loss", loss, sorted(LOSSES))
     if hug_variant is not None and hug_variant not in HUG_VARIANTS:

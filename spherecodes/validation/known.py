@@ -352,7 +352,10 @@ def _tammes_row_value(row: dict[str, str]) -> KnownValue:
 def _mgd_known(d: int, K: int, eps: float) -> KnownValue | None:
     if K == 2:
         # det [[1, g], [g, 1]] with g = exp(-eps^2 |x1 - x2|^2), largest at the antipodal pair (|.|^2 = 4)
-        return KnownValue(math.log1p(-math.exp(-8.0 * eps * eps)), "logdet", PROVEN,
+        g = math.exp(-min(8.0 * eps * eps, 1e300))  # exp underflows to 0 for huge eps: log det = 0
+        if g >= 1.0:  # eps so small that G is singular in float64
+            return None
+        return KnownValue(math.log1p(-g), "logdet", PROVEN,
                           "antipodal pair (det = 1 - exp(-2 eps^2 |x1 - x2|^2) increases with the distance)",
                           0.0, "antipodal pair")
     return None

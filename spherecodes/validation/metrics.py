@@ -148,7 +148,9 @@ def riesz_stationarity(points: Any, s: float = 1.0, metric: str = "euclidean", h
 def _gaussian_gram(X: np.ndarray, eps: float) -> np.ndarray:
     # squared chords from coordinate differences (accurate for close points)
     sq = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
-    return np.exp(-(eps**2) * sq)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        e2 = np.float64(eps) ** 2  # inf for huge eps: G is then the identity (0 * inf on the diagonal)
+        return np.where(sq > 0, np.exp(-e2 * sq), 1.0)
 
 
 def mgd_logdet(points: Any, eps: float = 1.0) -> float:

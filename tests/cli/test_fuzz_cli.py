@@ -312,35 +312,27 @@ def test_every_command_is_fuzzed():
 
 # --------------------------------------------------------------------------- known defects found by the fuzzing
 # In modules owned by others; strict xfail, so that each turns into a failure (remove the marker) once fixed.
-@pytest.mark.xfail(strict=True, reason="spherecodes/cli/plot.py: --out with a non-image suffix or in a missing folder "
-                                       "raises matplotlib's ValueError / FileNotFoundError instead of exit 2")
 @pytest.mark.parametrize("name", ["p.npz", "nodir/p.png"])
-def test_known_defect_plot_output(files, tmp_path, name):
+def test_regression_plot_output(files, tmp_path, name):
     result = CliRunner().invoke(cli, ["plot", str(files / "good.npz"), "--out", str(tmp_path / name)])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/cli/train.py: --plot with a non-image suffix or in a missing "
-                                       "folder raises ValueError / FileNotFoundError after training, not exit 2")
 @pytest.mark.parametrize("name", ["p.npz", "nodir/p.png"])
-def test_known_defect_train_plot_output(tmp_path, name):
+def test_regression_train_plot_output(tmp_path, name):
     result = CliRunner().invoke(cli, ["train", "--epochs", "1", "--no-progress", "--plot", str(tmp_path / name)])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/training/trainer.py: a negative --seed reaches sklearn's "
-                                       "train_test_split, whose own InvalidParameterError is not caught")
-def test_known_defect_train_negative_seed():
+def test_regression_train_negative_seed():
     result = CliRunner().invoke(cli, ["train", "--epochs", "1", "--no-progress", "--seed", "-1"])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/cli/export.py: --out '' with --format pt reaches torch.save, whose "
-                                       "RuntimeError ('invalid file name') is not caught")
-def test_known_defect_export_out_name(files):
+def test_regression_export_out_name(files):
     result = CliRunner().invoke(cli, ["export", str(files / "good.npz"), "--out", "", "--format", "pt"])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
