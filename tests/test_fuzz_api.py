@@ -90,8 +90,8 @@ def objective_params(objective):
     valid = {}
     for p in getattr(obj, "params", ()):
         if p.kind is float and p.name == "eps":
-            # extreme widths are left out: test_known_defect_mgd_extreme_eps
-            valid[p.name] = st.sampled_from([0.1, 0.5, 1.0, 2.0, 10.0, -1.0, 0.0])
+            # eps = 1e300 is left out: test_regression_mgd_extreme_eps (still open for the solver's loss)
+            valid[p.name] = st.sampled_from([0.1, 0.5, 1.0, 2.0, 10.0, -1.0, 0.0, 1e-10, 1e-300])
         elif p.kind is float:
             valid[p.name] = st.sampled_from(FLOATS)
         elif p.kind is bool:
@@ -192,12 +192,14 @@ def files(tmp_path_factory):
 # ----------------------------------------------------------------------------- generate / solve
 @fuzz(80)
 @given(req=requests(), use_constructions=st.booleans(), certify_=st.sampled_from([True, True, False]),
-       catalog=st.sampled_from([False, False, "tmp", "bad"]), force=st.booleans())
+       catalog=st.sampled_from([False, False, "tmp", "bad", 5]), force=st.booleans())
 def test_generate_fuzz(files, tmp_path, req, use_constructions, certify_, catalog, force):
     cat = {"tmp": tmp_path / "c.h5", "bad": files["bad_catalog"]}.get(catalog, catalog)
     params = req.pop("params")
     if req["objective"] == "softmax_code" and _size(req["K"]) == 2 and (_size(req["d"]) or 0) >= 3:
         return  # test_known_defect_softmax_code_two_points
+    if catalog == 5 and force:
+        return  # test_known_defect_generate_force_catalog_of_wrong_type
     code = _call(generate, use_constructions=use_constructions, catalog=cat, force=force, certify=certify_,
                  **req, **params)
     if code is not None:
@@ -250,10 +252,9 @@ def construction_requests(draw):
     if which == "name":
         name = draw(st.sampled_from(["", "cube", None, 5, "E8", "Simplex", *spherecodes.available_constructions()]))
     elif which == "d":
-        # d = 10**30 is left out: test_known_defect_construct_huge_dimension
-        d = draw(st.integers(-1, 9) | JUNK["d"].filter(lambda v: v != 10**30))
+        d = draw(st.integers(-1, 9) | JUNK["d"])
     elif which == "K":
-        K = draw(st.integers(-1, 17) | JUNK["K"].filter(lambda v: v != 10**30))
+        K = draw(st.integers(-1, 17) | JUNK["K"])
     elif which == "mix":
         d, K = draw(st.integers(1, 9)), draw(st.integers(1, 30))
     return name, d, K
@@ -308,13 +309,11 @@ def test_certify_fuzz(data, kind, objective, lp):
 # ----------------------------------------------------------------------------- lookup
 @fuzz(60)
 @given(req=requests(("objective", "d", "K")),
-       catalog=st.sampled_from([None, "catalog", "catalog", "bad_catalog", "missing", "dir"]),
+       catalog=st.sampled_from([None, "catalog", "catalog", "bad_catalog", "missing", "dir", 5]),
        compute=st.sampled_from([False, False, False, True]))
 def test_lookup_fuzz(files, req, catalog, compute):
     if compute:
         assume((_size(req["d"]) or 0) * (_size(req["K"]) or 0) <= 12)
-    if any(isinstance(v, float) and math.isinf(v) for v in (req["d"], req["K"])):
-        return  # test_known_defect_lookup_infinite_size
     cat = files.get(catalog, catalog) if isinstance(catalog, str) else catalog
     code = _call(lookup, req["objective"], req["d"], req["K"], catalog=cat, compute=compute, **req["params"])
     if code is not None:
@@ -358,29 +357,9 @@ def test_code_load_fuzz(files, tmp_path_factory, which, normalise, objective, pa
         copy = tmp_path_factory.mktemp("mangled") / path.name
         copy.write_bytes(bytes(data))
         path = copy
-    if normalise and _has_overflowing_rows(path):
-        return  # test_known_defect_normalise_overflow: a huge row is "normalised" to a zero row
     code = _call(Code.load, path, objective=objective, params=params, normalise=normalise)
     if code is not None:
         _check_code(code)
-
-
-def _has_overflowing_rows(path) -> bool:
-    """Whether the array stored in ``path`` (.npy/.npz) has finite rows whose float64 norm overflows."""
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if path.suffix == ".npy":
-                arr = np.load(path, allow_pickle=False)
-            else:
-                with np.load(path, allow_pickle=False) as data:
-                    arr = data["points"]
-            arr = np.asarray(arr, dtype=np.float64)
-            return bool(np.all(np.isfinite(arr)) and np.any(~np.isfinite(np.linalg.norm(arr, axis=-1))))
-    except Exception:
-        return False
 
 
 def test_files_fixture_has_the_junk_files(files):
@@ -391,7 +370,7 @@ def test_files_fixture_has_the_junk_files(files):
 
 # --------------------------------------------------------------------------- known defects found by the fuzzing
 # Defects found by the fuzzing: fixed ones stay as regression tests (test_regression_*); open ones are strict xfail.
-# The fuzz strategies above leave these inputs out so that the rest of the contract keeps being checked.
+# The fuzz strategies above leave the open ones out so that the rest of the contract keeps being checked.
 @pytest.mark.parametrize("fn", [lookup, generate])
 def test_regression_catalog_of_wrong_type(fn):
     with pytest.raises(SpherecodesError):
@@ -440,3 +419,10 @@ def test_known_defect_softmax_code_two_points():
 
 def test_regression_lookup_infinite_size():
     _call(lookup, "tammes", 2, float("inf"))
+
+
+@pytest.mark.xfail(strict=True, reason="spherecodes/catalog/lookup.py store_code (line 173): generate(..., force=True, "
+                                       "catalog=5) skips the lookup and reaches Catalog(5): TypeError from pathlib")
+def test_known_defect_generate_force_catalog_of_wrong_type():
+    with pytest.raises(SpherecodesError):
+        generate("riesz", 3, 4, catalog=5, force=True, restarts=1, rounds=0, seed=0, use_constructions=False)

@@ -100,8 +100,7 @@ def _paths(files: Path, param) -> list[str]:
     if name in ("catalog_path", "other", "file"):
         pick = ["catalog.h5", "catalog.h5", "out/new.h5", "corrupt.h5", "good.npz", "junk.npz", "missing.h5", "out"]
     elif name in ("out", "plot") and command_of(param) in ("plot", "train"):
-        # images in an existing folder only: other names hit known defects (test_known_defect_plot_output*)
-        pick = ["out/d.png", "out/g.pdf", "out/h.svg", "out"]
+        pick = ["out/d.png", "out/g.pdf", "out/h.svg", "out/d.png", "out", "out/a.npz", "nodir/x.png"]
     elif name == "out" and command_of(param) in ("generate", "construct", "lookup"):
         pick = ["out/a.npz", "out/b.npy", "out/a.npz", "out/b.npy", "out/c.pt", "out/f", "nodir/x.npz", "out"]
     elif name in ("out", "plot", "checkpoint"):
@@ -110,8 +109,6 @@ def _paths(files: Path, param) -> list[str]:
         pick = ["sim.npy", "sim.npy", "sim_bad.npy", "good.npy", "junk.npz", "missing.npy"]
     else:
         pick = inputs + ["out"]
-    if name == "out" and command_of(param) == "export":
-        return [str(files / p) for p in pick]  # no "": test_known_defect_export_out_name
     return [str(files / p) for p in pick] + [""]
 
 
@@ -170,8 +167,6 @@ def _values(command: tuple, param, files: Path, objective: str | None) -> tuple[
         good, bad = ["0.5", "1"], ["nan", "-1", "x"]
     else:
         good, bad = ["x"], [""]
-    if command == ("train",) and name == "seed":
-        return good, ["x", "1.5", ""]  # negative seeds hit a known defect (test_known_defect_train_negative_seed)
     if (name in RIESZ_PARAMS and objective not in (None, "riesz")) or (name == "eps" and objective != "mgd"):
         good = []  # a parameter of another objective: only ever a deliberate mistake
     if getattr(param, "is_flag", False):
