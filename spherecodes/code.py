@@ -59,10 +59,15 @@ def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> 
     -------
     numpy.ndarray, shape (K, d), float64, C-contiguous, not writeable.
     """
-    if np.iscomplexobj(points):
+    try:
+        raw = np.asarray(points)
+    except (TypeError, ValueError) as exc:  # ragged nested lists, unconvertible objects
+        raise InvalidParameterError(name, type(points).__name__,
+                                    f"pass a numeric array of shape (K, d) ({exc})") from None
+    if np.iscomplexobj(raw):
         raise InvalidParameterError(name, "complex array", "points must be real: pass the real coordinates")
     try:
-        arr = np.array(points, dtype=np.float64, copy=True)
+        arr = np.array(raw, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(name, type(points).__name__,
                                     f"pass a numeric array of shape (K, d) ({exc})") from None
