@@ -14,6 +14,7 @@ from typing import Any
 
 from ._version import __version__
 from .catalog import find_stored, store_code
+from .catalog.lookup import check_catalog_argument
 from .code import Code
 from .constructions import construct_points, constructions_for
 from .keys import make_key
@@ -96,6 +97,8 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     norm_params = obj.normalise_params(**params)
     obj.validate_size(d, K, norm_params)
     key = make_key(obj.name, norm_params, d, K)
+    if catalog is not False:
+        check_catalog_argument(catalog)  # before the solve, not after it
     if catalog is not False and not force:
         stored = find_stored(key, catalog)  # entries failing their checksum are logged and skipped
         if stored is not None:

@@ -196,10 +196,6 @@ def files(tmp_path_factory):
 def test_generate_fuzz(files, tmp_path, req, use_constructions, certify_, catalog, force):
     cat = {"tmp": tmp_path / "c.h5", "bad": files["bad_catalog"]}.get(catalog, catalog)
     params = req.pop("params")
-    if req["objective"] == "softmax_code" and _size(req["K"]) == 2 and (_size(req["d"]) or 0) >= 3:
-        return  # test_known_defect_softmax_code_two_points
-    if catalog == 5 and force:
-        return  # test_known_defect_generate_force_catalog_of_wrong_type
     code = _call(generate, use_constructions=use_constructions, catalog=cat, force=force, certify=certify_,
                  **req, **params)
     if code is not None:
@@ -228,8 +224,6 @@ def test_solve_fuzz(tmp_path_factory, req):
                          "exists": folder / "old.npz"}.get(req["checkpoint"], req["checkpoint"])
     req["progress"] = {None: None, "fn": lambda info: None}.get(req["progress"], req["progress"])
     params = req.pop("params")
-    if req["objective"] == "softmax_code" and K == 2 and d >= 3:
-        return  # test_known_defect_softmax_code_two_points
     result = _call(solve, **req, **params)
     if result is not None:
         assert np.all(np.isfinite(result.points)) and result.points.shape == (K, d)
@@ -397,8 +391,7 @@ def test_regression_complex_points_are_accepted():
         Code(points=np.eye(3) * (1 + 1j))
 
 
-@pytest.mark.parametrize("eps", [1e-10, pytest.param(1e300, marks=pytest.mark.xfail(
-    strict=True, reason="spherecodes/objectives/mgd.py: eps = 1e300 overflows eps**2 in the solver's loss"))])
+@pytest.mark.parametrize("eps", [1e-10, 1e300])
 def test_regression_mgd_extreme_eps(eps):
     _call(certify, construct("simplex", 2, 2), "mgd", lp=False, eps=eps)
     _call(generate, "mgd", 2, 2, eps=eps, catalog=False, restarts=1, rounds=0, seed=0)
@@ -410,10 +403,10 @@ def test_regression_riesz_energy_sign_on_overflow():
     assert riesz_energy(construct("cross_polytope", 3, 6).points, -2000.0) == -math.inf
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/objectives/_maxmin.py:336 (softmax_code polish): K = 2 points in "
-                                       "d >= 3 raise IndexError 'index 4 out-of-bounds in add.reduceat'")
-def test_known_defect_softmax_code_two_points():
-    result = _call(solve, "softmax_code", 3, 2, restarts=1, rounds=0, seed=0)
+@pytest.mark.parametrize("d", [2, 3, 8])
+def test_regression_softmax_code_two_points(d):
+    # was an IndexError in the SLP polish (an empty block of the lifted model)
+    result = _call(solve, "softmax_code", d, 2, restarts=1, rounds=0, seed=0)
     assert result is not None and result.scores["max_cosine"] == pytest.approx(-1.0)
 
 
@@ -421,8 +414,12 @@ def test_regression_lookup_infinite_size():
     _call(lookup, "tammes", 2, float("inf"))
 
 
-@pytest.mark.xfail(strict=True, reason="spherecodes/catalog/lookup.py store_code (line 173): generate(..., force=True, "
-                                       "catalog=5) skips the lookup and reaches Catalog(5): TypeError from pathlib")
-def test_known_defect_generate_force_catalog_of_wrong_type():
+def test_regression_generate_force_catalog_of_wrong_type():
+    # was a TypeError from pathlib, after the solve
     with pytest.raises(SpherecodesError):
         generate("riesz", 3, 4, catalog=5, force=True, restarts=1, rounds=0, seed=0, use_constructions=False)
+
+
+def test_regression_ragged_points():
+    with pytest.raises(SpherecodesError):
+        Code(points=[[1, 0], [0]])

@@ -75,11 +75,16 @@ def _registry():
     return objectives
 
 
+def check_catalog_argument(catalog: Any) -> None:
+    """Raise :class:`InvalidParameterError` unless ``catalog`` is a Catalog, a path or None."""
+    if catalog is not None and (isinstance(catalog, bool) or not isinstance(catalog, (Catalog, str, os.PathLike))):
+        raise InvalidParameterError("catalog", catalog, "pass a Catalog, a path to an HDF5 file, or None")
+
+
 def _iter_catalogs(catalog: "Catalog | str | os.PathLike[str] | None") -> Iterator[Catalog]:
     """Open the catalogs of :func:`default_catalogs` one at a time (a hit in the first never opens the next)."""
     first = catalog if catalog is not None else user_catalog_path()
-    if not isinstance(first, (Catalog, str, os.PathLike)):
-        raise InvalidParameterError("catalog", first, "pass a Catalog, a path to an HDF5 file, or None")
+    check_catalog_argument(first)
     first_path = None
     if isinstance(first, Catalog):
         first_path = first.path
@@ -168,6 +173,7 @@ def store_code(code: Code, catalog: "Catalog | str | os.PathLike[str] | None" = 
     Code
         The stored code when the catalog kept a code at least as good, otherwise ``code``.
     """
+    check_catalog_argument(catalog)
     path = catalog.path if isinstance(catalog, Catalog) else (catalog or user_catalog_path())
     try:
         target = catalog if isinstance(catalog, Catalog) else Catalog(path, "a")

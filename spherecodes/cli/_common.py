@@ -13,7 +13,15 @@ import click
 
 from ..errors import InvalidParameterError, ResourceError, SpherecodesError
 
-__all__ = ["library_errors", "emit_json", "parse_param_options", "objective_param_options", "progress_bar"]
+__all__ = ["Choice", "library_errors", "emit_json", "parse_param_options", "objective_param_options", "progress_bar"]
+
+
+class Choice(click.Choice):
+    """:class:`click.Choice` whose "missing argument" error fits on one line (click lists the choices on
+    tab-indented lines after it, which breaks the one-error-line contract of the CLI)."""
+
+    def get_missing_message(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "Choose from: " + ", ".join(map(str, self.choices)) + "."
 
 
 def library_errors(func: Callable) -> Callable:
@@ -63,7 +71,7 @@ def objective_param_options(func: Callable) -> Callable:
     """The objective-parameter options shared by generate, lookup and validate."""
     options = [
         click.option("--s", "s", type=float, default=None, help="riesz: exponent s (r^-s; 0 = log; <0 = -r^|s|)."),
-        click.option("--metric", type=click.Choice(["euclidean", "geodesic"]), default=None,
+        click.option("--metric", type=Choice(["euclidean", "geodesic"]), default=None,
                      help="riesz: chord or angle distance."),
         click.option("--half-space/--full-space", "half_space", default=None, help="riesz: include antipodes."),
         click.option("--eps", type=float, default=None, help="mgd: Gaussian kernel width eps."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..constructions import CONSTRUCTIONS, available_constructions
-from ._common import emit_json, library_errors
+from ._common import Choice, emit_json, library_errors
 
 
 def _list_constructions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -18,7 +18,7 @@ def _list_constructions(ctx: click.Context, _param: click.Parameter, value: bool
 
 
 @click.command(name="construct")
-@click.argument("name", type=click.Choice(available_constructions()), required=False)
+@click.argument("name", type=Choice(available_constructions()), required=False)
 @click.option("--list", "list_", is_flag=True, is_eager=True, expose_value=False, callback=_list_constructions,
               help="List the constructions and the sizes they cover.")
 @click.option("-d", "d", type=int, help="Ambient dimension.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import SpherecodesError
+from ._common import Choice
 
 __all__ = ["command"]
 
@@ -33,7 +34,7 @@ def _load_code(source: str, catalog: str | None = None):
 @click.command(name="export")
 @click.argument("file_or_key")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
-@click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
+@click.option("--format", "fmt", type=Choice(_FORMATS), default=None,
               help="Output format [default: from the suffix of --out].")
 @click.option("--similarity", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="FILE.npy", help="(K, K) class-similarity matrix: assign similar classes to nearby codewords.")

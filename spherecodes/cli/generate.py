@@ -15,11 +15,11 @@ import click
 
 from ..objectives import available_objectives
 from ..solvers import DEFAULTS
-from ._common import collect_params, emit_json, library_errors, objective_param_options, progress_bar
+from ._common import Choice, collect_params, emit_json, library_errors, objective_param_options, progress_bar
 
 
 @click.command(name="generate")
-@click.argument("objective", type=click.Choice(available_objectives()))
+@click.argument("objective", type=Choice(available_objectives()))
 @click.option("-d", "d", type=int, required=True, help="Ambient dimension (points on S^{d-1} in R^d).")
 @click.option("-K", "K", type=int, required=True, help="Number of points.")
 @objective_param_options
@@ -27,7 +27,7 @@ from ._common import collect_params, emit_json, library_errors, objective_param_
 @click.option("--rounds", type=int, default=DEFAULTS["rounds"], show_default=True, help="Basin-hopping rounds at most.")
 @click.option("--seed", type=int, default=None, help="Random seed (same seed, same result on the same device).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=None,
+@click.option("--dtype", type=Choice(["float32", "float64"]), default=None,
               help="First-phase dtype [default: float32 on CUDA, float64 on CPU]; the polish is float64.")
 @click.option("--time-budget", type=float, default=None, help="Seconds; returns the best code found by then.")
 @click.option("--no-constructions", is_flag=True, help="Do not compare with exact constructions.")

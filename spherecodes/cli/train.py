@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import SpherecodesError
+from ._common import Choice
 
 __all__ = ["command"]
 
@@ -62,19 +63,19 @@ def _plot(result, path: Path) -> None:
 
 
 @click.command(name="train")
-@click.option("--dataset", type=click.Choice(_DATASETS), default="digits", show_default=True,
+@click.option("--dataset", type=Choice(_DATASETS), default="digits", show_default=True,
               help="Data set. Only scikit-learn's bundled digits (8x8 images, 10 classes, no download) is available.")
-@click.option("--head", type=click.Choice(_HEADS), default="fixed", show_default=True, help="Classifier head.")
+@click.option("--head", type=Choice(_HEADS), default="fixed", show_default=True, help="Classifier head.")
 @click.option("--proxies", default=None, metavar="KEY|construction:NAME|FILE",
               help="Proxies: a catalog key, construction:NAME or a .npy/.npz/.pt file "
                    "[default: construction:simplex for fixed/rotated heads].")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Catalog searched first when --proxies is a catalog key (then the built-in one) "
                    "[default: $SPHERECODES_CATALOG or the user data directory].")
-@click.option("--loss", type=click.Choice(_LOSSES), default="ce", show_default=True,
+@click.option("--loss", type=Choice(_LOSSES), default="ce", show_default=True,
               help="Training loss: ce (= temperature_ce), hug (variant from --hug-variant), hug_mhe, hug_mhs, "
                    "hug_mgd, hinge_ce.")
-@click.option("--hug-variant", type=click.Choice(_HUG_VARIANTS), default=None,
+@click.option("--hug-variant", type=Choice(_HUG_VARIANTS), default=None,
               help="Uniformity measure of --loss hug [default: mhe; fixed by --loss hug_mhe/hug_mhs/hug_mgd].")
 @click.option("--hug-relaxed/--hug-exact", "hug_relaxed", default=None,
               help="HUG intra-class term: relaxed (Eq. 6/8, slides for mgd) or exact (Eq. 5/7/10) "

@@ -13,7 +13,7 @@ import click
 
 from ..errors import InvalidParameterError
 from ..objectives import available_objectives
-from ._common import collect_params, emit_json, library_errors, objective_param_options
+from ._common import Choice, collect_params, emit_json, library_errors, objective_param_options
 
 
 def _raw_array(path: str):
@@ -97,7 +97,7 @@ def _load(path: str, normalise: bool):
 
 @click.command(name="validate")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--objective", type=click.Choice(available_objectives()), default=None,
+@click.option("--objective", type=Choice(available_objectives()), default=None,
               help="Objective to certify for [default: the file's, else riesz].")
 @objective_param_options
 @click.option("--normalize", "--normalise", "normalise", is_flag=True,

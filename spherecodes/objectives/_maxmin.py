@@ -84,13 +84,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: largest LP (non-zeros of the constraint matrix) the polish builds; larger problems shrink the radius
-#: or fall back to the sharpened surrogate
+#: largest LP (non-zeros of the constraint matrix) the polish builds; a larger one shrinks the radius
 MAX_LP_NONZEROS = 400_000
 
-#: HiGHS options: tight tolerances (the LP is scaled by the trust radius, see the module docstring)
-_TRACE: list | None = None  # debugging hook: a list collects (f, f_new, radius, predicted, ratio, |zhat|, rows)
+_TRACE: list | None = None  # debugging hook: a list collects (f, f_new, radius, predicted, ratio, |zhat|_1, rows)
 
+#: HiGHS options: tight tolerances (the LP is scaled by the trust radius, see the module docstring)
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10, "presolve": True}
 
 
@@ -146,11 +145,6 @@ def max_cosine_torch(X: torch.Tensor) -> torch.Tensor:
     return _masked_gram(X).reshape(B, -1).amax(dim=1)
 
 
-def cosine_scale(d: int, K: int) -> float:
-    """1 - cos(theta0), theta0 = :func:`typical_spacing`: the gap between neighbour cosines to expect."""
-    return max(1.0 - math.cos(typical_spacing(d, K)), 1e-6)
-
-
 #: sharpness kappa of the surrogate stages (s = 2 kappa); see the module docstring
 STAGE_SHARPNESS = (16.0, 256.0)
 #: iteration limit and stationarity tolerance of each surrogate stage (the SLP polish does the rest)
@@ -159,7 +153,7 @@ STAGE_GTOL = 1e-3
 
 
 def surrogate_stages(d: int, K: int, prefix: str = "lse") -> list[Stage]:
-    """Log-sum-exp stages of increasing sharpness (see the module docstring)."""
+    """Stages of :func:`lse_log_chord`, s = 2 kappa for kappa in :data:`STAGE_SHARPNESS` (see the module docstring)."""
     stages = []
     for kappa in STAGE_SHARPNESS:
         # exp(beta c) and r^-s weigh the nearest pairs alike when s = 2 beta (1 - c) = 2 kappa
@@ -199,10 +193,10 @@ def tangent_basis(x: np.ndarray, directions: np.ndarray | None) -> np.ndarray:
     if directions is None or directions.shape[0] >= d - 1:
         return _householder_tangent(x)
     P = directions - np.outer(directions @ x, x)
-    Q, R = np.linalg.qr(P.T)
-    diag = np.abs(np.diag(R))
-    keep = diag > 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
-    return Q[:, keep]
+    # SVD (rank revealing): the left singular vectors of the non-negligible singular values span the projections
+    U, S, _ = np.linalg.svd(P.T, full_matrices=False)
+    keep = S > 1e-12 * max(float(S.max(initial=0.0)), 1e-300)
+    return U[:, keep]
 
 
 # ----------------------------------------------------------------------------- SLP driver
@@ -308,7 +302,8 @@ def trust_region_slp(W: np.ndarray, *, value: Callable[[np.ndarray], float],
             r *= 0.25
             continue
         zhat = res.x[:n] - res.x[n:2 * n]
-        block_l1 = np.add.reduceat(np.abs(zhat), lm.groups[:, 0]) if G and n else np.zeros(1)
+        # l1 norm of each block (bincount, not reduceat: a block can be empty, e.g. K = 2 in softmax codes)
+        block_l1 = np.bincount(owner, weights=np.abs(zhat[cols]), minlength=G) if G and n else np.zeros(1)
         tau = float(res.x[-1])
         predicted = -tau * r
         if predicted <= stationary_tol * max(1.0, abs(f)):

@@ -52,12 +52,26 @@ def _check_eps(value: float) -> str | None:
     return None if value > 0 else "eps is the Gaussian kernel width and must be > 0"
 
 
+#: eps^2 is capped here (only matters for eps > 1e150, where eps^2 overflows): exp(-1e300 r^2) is 0 for every
+#: r^2 > 1e-297, so G is the identity either way, without inf * 0 = NaN
+_EPS2_CAP = 1e300
+
+
+def _eps2(eps: float) -> float:
+    return _EPS2_CAP if eps > 1e150 else min(float(eps) * float(eps), _EPS2_CAP)
+
+
 def gaussian_gram(points: np.ndarray, eps: float) -> np.ndarray:
-    """G_ij = exp(-eps^2 |w_i - w_j|^2), (K, K) float64, squared distances from coordinate differences."""
+    """G_ij = exp(-eps^2 |w_i - w_j|^2), (K, K) float64, squared distances from coordinate differences.
+
+    The diagonal (and coincident points) are exactly 1, for every eps.
+    """
     X = np.asarray(points, dtype=np.float64)
     sq = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1) if X.shape[0] <= 2048 else \
         np.clip(np.sum(X * X, 1)[:, None] + np.sum(X * X, 1)[None, :] - 2.0 * X @ X.T, 0.0, None)
-    return np.exp(-(eps * eps) * sq)
+    np.fill_diagonal(sq, 0.0)
+    with np.errstate(under="ignore"):
+        return np.exp(-_eps2(eps) * sq)
 
 
 def _logdet_from_cholesky(G: np.ndarray, L: np.ndarray) -> float:
@@ -114,7 +128,7 @@ def mgd_logdet_torch(X: torch.Tensor, eps: float) -> torch.Tensor:
     sq = X.pow(2).sum(-1)
     off = ~torch.eye(K, dtype=torch.bool, device=X.device)
     d2 = ((sq[..., :, None] + sq[..., None, :] - 2.0 * gram).clamp_min(0.0)) * off
-    G = torch.exp(-(eps * eps) * d2)
+    G = torch.exp(-_eps2(eps) * d2)
     # find, without gradient, the jitter each restart needs (0 for almost all), then factorise once
     with torch.no_grad():
         _, info = torch.linalg.cholesky_ex(G)

@@ -181,7 +181,7 @@ def mgd_stationarity(points: Any, eps: float = 1.0) -> float:
         return math.inf
     W = A * G
     np.fill_diagonal(W, 0.0)
-    full = 4.0 * eps**2 * (W @ X)
+    full = 4.0 * min(float(eps) * float(eps), 1e300) * (W @ X)  # capped: eps^2 overflows for eps > 1e150
     tang = full - np.sum(full * X, axis=1, keepdims=True) * X
     scale = float(np.mean(np.linalg.norm(full, axis=1)))
     return 0.0 if scale == 0.0 else float(np.max(np.linalg.norm(tang, axis=1)) / scale)

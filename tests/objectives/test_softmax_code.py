@@ -127,13 +127,13 @@ def test_one_vs_rest_polish_does_not_decrease_and_batch_is_deterministic():
     (4, 6, 1.0),
 ])
 def test_solver_alone_reaches_theorem_3_3(d, K, expected):
-    res = solve("softmax_code", d, K, restarts=4, rounds=1, seed=2)
+    res = solve("softmax_code", d, K, restarts=4, rounds=0, seed=2)
     assert res.scores["one_vs_rest"] == pytest.approx(expected, abs=1e-9)
 
 
 def test_softmax_solver_at_least_tammes_code_one_vs_rest():
-    tam = solve("tammes", 3, 7, restarts=6, rounds=1, seed=3)
-    soft = solve("softmax_code", 3, 7, restarts=6, rounds=1, seed=3)
+    tam = solve("tammes", 3, 7, restarts=4, rounds=0, seed=3)
+    soft = solve("softmax_code", 3, 7, restarts=4, rounds=0, seed=3)
     assert soft.scores["one_vs_rest"] >= tam.scores["one_vs_rest"] - 1e-6
 
 

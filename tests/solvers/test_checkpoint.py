@@ -389,7 +389,9 @@ def test_cli_checkpoint_bad_input_exits_2(tmp_path, args, needle):
 
 
 # ------------------------------------------------------------------ real signals to a subprocess
-CHILD_ARGS = ["-m", "spherecodes", "generate", "riesz", "-d", "3", "-K", "24", "--seed", "5", "--restarts", "3",
+# K = 60: a perturbation round takes a good fraction of a second, so the search (which stops after 3 rounds
+# without improvement; the CLI has no --patience) is still running when the signal comes
+CHILD_ARGS = ["-m", "spherecodes", "generate", "riesz", "-d", "3", "-K", "60", "--seed", "5", "--restarts", "3",
               "--rounds", "400", "--no-catalog", "--no-constructions", "-q"]
 
 
@@ -404,7 +406,7 @@ def _run_and_signal(tmp_path, signum):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the child never wrote its first checkpoint"
         time.sleep(0.02)
-    time.sleep(np.random.default_rng().uniform(0.05, 0.5))  # a random moment inside the search
+    time.sleep(np.random.default_rng().uniform(0.02, 0.25))  # a random moment inside the search
     t0 = time.monotonic()
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
@@ -423,11 +425,11 @@ def test_real_signal_stops_saves_and_resumes_identically(tmp_path, signum):
     assert ok, reason
     state = ckpt.load_checkpoint(ckfile)
     assert state.stop_reason == ""  # interrupted, not finished
-    # continue the subprocess's search here for two more rounds; it must equal an uninterrupted run
-    rounds = state.round + 2
+    # continue the subprocess's search here for one more round; it must equal an uninterrupted run
+    rounds = state.round + 1
     kwargs = dict(s=1.0, seed=5, restarts=3, rounds=rounds, patience=400)
-    resumed = solve("riesz", 3, 24, checkpoint=ckfile, resume=True, **kwargs)
-    _same_search(resumed, solve("riesz", 3, 24, **kwargs))
+    resumed = solve("riesz", 3, 60, checkpoint=ckfile, resume=True, **kwargs)
+    _same_search(resumed, solve("riesz", 3, 60, **kwargs))
     assert json.loads(json.dumps(resumed.scores))  # finite, plain
 
 
