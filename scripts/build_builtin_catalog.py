@@ -99,8 +99,19 @@ def plan(objectives: dict[str, dict[str, Any]], dims: list[int], sizes: list[int
                     rows.append(Row(name, d, K, "invalid", note=str(exc)))
                     continue
                 todo.append((obj, norm, d, K))
-    todo.sort(key=lambda t: (t[3] * t[2], t[3], t[2], t[0].name))
+    # proven optima that a construction attains cost no search: they come first, so that a time budget
+    # never leaves them out; then the cheapest solves (small K * d)
+    todo.sort(key=lambda t: (not _construction_is_optimal(*t), t[3] * t[2], t[3], t[2], t[0].name))
     return todo
+
+
+def _construction_is_optimal(obj: Any, params: dict[str, Any], d: int, K: int) -> bool:
+    """True when the optimum of (objective, d, K) is proven and an exact construction applies."""
+    from spherecodes.constructions import constructions_for
+    from spherecodes.validation.known import known_optimum
+
+    known = known_optimum(obj.name, d, K, **params)
+    return known is not None and known.status == "proven_optimal" and bool(constructions_for(d, K))
 
 
 def build(out: Path, *, objectives: dict[str, dict[str, Any]], dims: list[int], sizes: list[int],

@@ -186,3 +186,41 @@ def test_antipodal_pair():
 def test_bad_inputs_raise(call):
     with pytest.raises(InvalidParameterError):
         call()
+
+
+# ----------------------------------------------------------------------------- many contacts: projected gradient
+def test_projected_gradient_path_agrees_with_nnls():
+    # random codes with a loose contact tolerance: the minimum residual is far from 0; both paths must find it
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        X = rng.standard_normal((30, 5))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        exact, lam_exact = tammes_kkt_residual(X, tol=0.5)
+        approx, lam = tammes_kkt_residual(X, tol=0.5, max_nnls_contacts=1)
+        assert lam.shape == lam_exact.shape and np.all(lam >= 0) and lam.sum() == pytest.approx(1.0, abs=1e-12)
+        assert exact > 0.1 and approx == pytest.approx(exact, rel=1e-9)
+
+
+def test_projected_gradient_path_certifies_a_large_simplex():
+    # d = 40 simplex: 820 contact pairs, above MAX_NNLS_CONTACTS; every contact carries the same force
+    from spherecodes.validation.contacts import MAX_NNLS_CONTACTS
+
+    X = simplex(40)
+    assert 41 * 40 // 2 > MAX_NNLS_CONTACTS
+    residual, lam = tammes_kkt_residual(X)
+    assert residual <= 1e-12
+    assert check_tammes_kkt(X)[0]
+
+
+def test_project_to_simplex_matches_a_qp():
+    from spherecodes.validation.contacts import project_to_simplex
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 50):
+        v = rng.standard_normal(n) * 3
+        p = project_to_simplex(v)
+        assert np.all(p >= 0) and p.sum() == pytest.approx(1.0, abs=1e-12)
+        # optimality: v - p is constant on the support and no larger off it
+        g = v - p
+        on = p > 0
+        assert np.ptp(g[on]) <= 1e-12 and (not np.any(~on) or g[~on].max() <= g[on].min() + 1e-12)
