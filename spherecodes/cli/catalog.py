@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -245,3 +246,110 @@ def path_cmd(catalog_path, builtin) -> None:
         click.echo(str(builtin_catalog_path()))
     else:
         click.echo(str(Path(catalog_path).expanduser() if catalog_path else user_catalog_path()))
+
+
+def _objective_list(objectives: tuple[str, ...]) -> list[str]:
+    names: list[str] = []
+    for item in objectives:
+        names.extend(n.strip() for n in item.split(",") if n.strip())
+    return list(dict.fromkeys(names))
+
+
+@command.command("build")
+@click.argument("keys", nargs=-1)
+@click.option("--grid", is_flag=True,
+              help="Build every (objective, d, K) of --objective x --dims x --sizes (instead of KEY arguments).")
+@click.option("--objective", "objectives", multiple=True, metavar="NAME[,NAME...]",
+              help="Objective(s) of the grid (repeat or separate with commas).")
+@click.option("--dims", default=None, metavar="LIST", help="Dimensions d of the grid, e.g. 3,4 or 2-8.")
+@click.option("--sizes", default=None, metavar="LIST", help="Sizes K of the grid, e.g. 4-10,16,32.")
+@click.option("--s", "s", type=float, default=None, help="riesz: exponent s.")
+@click.option("--metric", type=click.Choice(["euclidean", "geodesic"]), default=None, help="riesz: distance.")
+@click.option("--half-space/--full-space", "half_space", default=None, help="riesz: include antipodes.")
+@click.option("--eps", type=float, default=None, help="mgd: kernel width.")
+@click.option("--param", "extra", multiple=True, metavar="NAME=VALUE",
+              help="Any objective parameter (applies to every objective).")
+@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Restarts per key [default: generate's].")
+@click.option("--rounds", type=click.IntRange(min=0), default=None, help="Basin-hopping rounds per key.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of every solve.")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds per key (the best code found by then is stored).")
+@click.option("--device", default=None,
+              help="cpu, cuda or auto (--distributed with cuda: rank r uses cuda:LOCAL_RANK).")
+@click.option("--force", is_flag=True, help="Also re-solve keys that are stored (the better code is kept).")
+@click.option("--no-certify", is_flag=True, help="Store the codes without certificates.")
+@click.option("--distributed", is_flag=True,
+              help="Split the keys over the ranks of a torchrun launch: each rank writes a shard next to the "
+                   "catalog, rank 0 merges them. Without torchrun: one rank.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (rank 0).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@catalog_option
+@cli_errors
+def build_cmd(keys, grid, objectives, dims, sizes, s, metric, half_space, eps, extra, restarts, rounds, seed,
+              time_budget, device, force, no_certify, distributed, as_json, quiet, catalog_path) -> None:
+    """Compute and store codes: every KEY given, or with --grid a whole grid, cheapest first.
+
+    Keys already stored are skipped (unless --force). Examples:
+
+    \b
+      spherecodes catalog build --grid --objective riesz --dims 3,4 --sizes 4-10 --catalog my.h5
+      torchrun --nproc-per-node 4 -m spherecodes catalog build --grid --objective tammes \\
+          --dims 3-8 --sizes 4-64 --distributed
+    """
+    from ..catalog.build import build_catalog, format_rows, grid_requests, key_requests, parse_int_list
+    from ._common import collect_params, emit_json
+
+    params = collect_params(s, metric, half_space, eps, extra)
+    if grid == bool(keys):
+        raise click.UsageError("pass either --grid (with --objective, --dims, --sizes) or catalog KEYs, "
+                               "e.g. 'riesz[s=1]/d=3/K=12'")
+    if grid:
+        missing = [o for o, v in (("--objective", objectives), ("--dims", dims), ("--sizes", sizes)) if not v]
+        if missing:
+            raise click.UsageError(f"--grid needs {', '.join(missing)}, e.g. --objective riesz --dims 3 --sizes 4-10")
+        requests, invalid = grid_requests({n: params for n in _objective_list(objectives)},
+                                          parse_int_list(dims, "dims", minimum=2), parse_int_list(sizes, "sizes"))
+        for row in invalid:
+            click.echo(f"skipping {row.key}: {row.note}", err=True)
+        if not requests:
+            raise click.UsageError("no (objective, d, K) of the grid is valid; see the messages above")
+    else:
+        if objectives or dims or sizes or params:
+            raise click.UsageError("--objective, --dims, --sizes and parameters go with --grid; "
+                                   "KEY arguments carry their own")
+        requests = key_requests(keys)
+    path = Path(catalog_path).expanduser() if catalog_path else user_catalog_path()
+    if not distributed and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        click.echo("warning: launched with WORLD_SIZE > 1 but without --distributed: every rank builds every key",
+                   err=True)
+
+    from tqdm.auto import tqdm
+
+    from ..errors import SpherecodesError
+
+    with tqdm(total=0, desc="build", unit="key", file=sys.stderr, disable=quiet, leave=False) as bar:
+        def planned(rank: int, world: int, n: int) -> None:
+            bar.reset(total=n)
+            if world > 1:
+                bar.set_description(f"rank {rank}/{world}")
+
+        def progress(row) -> None:
+            bar.set_postfix_str(f"{row.key} {row.status}", refresh=False)
+            bar.update(1)
+
+        try:
+            report = build_catalog(path, requests, restarts=restarts, rounds=rounds, seed=seed, device=device,
+                                   time_budget=time_budget, force=force, certify=not no_certify,
+                                   distributed=distributed, progress=progress, planned=planned)
+        except (InvalidParameterError, CatalogError):
+            raise
+        except SpherecodesError as exc:
+            raise click.ClickException(_one_line(exc)) from None
+    if report.rank != 0:
+        return
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(format_rows(report))
+    if report.statuses.get("failed"):
+        sys.exit(1)

@@ -186,10 +186,15 @@ def _fingerprint(X: torch.Tensor) -> str:
     return hashlib.sha256(arr.tobytes()).hexdigest()[:16]
 
 
-def check_consistent_launch(settings: Mapping[str, Any], group=None) -> None:
+_LAUNCH_FIX = ("start every rank with the same spherecodes version, objective, parameters, d, K, restarts, "
+               "seed, dtype and tile")
+
+
+def check_consistent_launch(settings: Mapping[str, Any], group=None, *, fix: str = _LAUNCH_FIX) -> None:
     """Raise InvalidParameterError on every rank unless all ranks passed equal ``settings`` (collective).
 
-    The message names the first differing setting, its value on rank 0 and on the first rank that differs.
+    The message names the first differing setting, its value on rank 0 and on the first rank that
+    differs, and ends with ``fix``.
     """
     rank, world = _world(group)
     if world == 1:
@@ -201,9 +206,7 @@ def check_consistent_launch(settings: Mapping[str, Any], group=None) -> None:
         for key in sorted(set(ref) | set(other)):
             if ref.get(key) != other.get(key):
                 raise InvalidParameterError(
-                    "distributed launch", f"{key}={other.get(key)!r} on rank {r} but {ref.get(key)!r} on rank 0",
-                    "start every rank with the same spherecodes version, objective, parameters, d, K, restarts, "
-                    "seed, dtype and tile")
+                    "distributed launch", f"{key}={other.get(key)!r} on rank {r} but {ref.get(key)!r} on rank 0", fix)
 
 
 @dataclass

@@ -91,7 +91,8 @@ def riemannian_lbfgs(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.T
         Step halvings before a line search is declared failed.
     stall_iters : int
         Stop a restart (status 2) after this many iterations without a 0.1% decrease of its
-        best stationarity measure, or after two failed line searches in a row.
+        best stationarity measure nor a decrease of the loss beyond rounding (32 eps |f|), or after
+        two failed line searches in a row.
 
     Notes
     -----
@@ -211,12 +212,15 @@ def riemannian_lbfgs(loss_fn: Callable[[torch.Tensor], torch.Tensor], X: torch.T
             Y.pop(0)
             R.pop(0)
         X = torch.where(moved[:, None, None], Xn, X)
+        # a loss decrease beyond rounding is progress even while the gradient norm does not fall (on a
+        # flat valley the gradient can stay put for many iterations while the loss keeps dropping)
+        decreased = moved & (fn < f - 4.0 * rounding * f.abs())
         f = torch.where(moved, fn, f)
         g = torch.where(moved[:, None, None], g_new, g)
         iters = iters + active.long()
         gn = stationarity(g)
         status[(status == 0) & (gn <= gtol)] = 1
-        improved = gn < best_gn * (1.0 - 1e-3)
+        improved = (gn < best_gn * (1.0 - 1e-3)) | decreased
         best_gn = torch.minimum(best_gn, gn)
         stalled = torch.where(improved, torch.zeros_like(stalled), stalled + active.long())
         status[(status == 0) & (stalled >= stall_iters)] = 2
