@@ -28,6 +28,10 @@ objective of tests/catalog/test_concurrency.py, whose helpers are reused here (`
 calls ``target(a, fd, ...)`` with the write end of a pipe as the second argument).
 
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/faults.py [--kill-trials 60] [--flip-trials 200] [--quick]
+        [--seed 0] [--only flip-anywhere,flip-points] [--csv faults.csv]
+
+``--only`` runs the named tests (the others are left out of the table and the CSV; ``--csv`` names
+the file in bench/results/ so that a partial run does not overwrite the full table).
 """
 
 from __future__ import annotations
@@ -216,6 +220,7 @@ def flip_bytes(trials: int, workdir: Path, seed: int, where: str) -> dict:
                 ranges.append((obj.id.get_offset(), obj.id.get_storage_size()))
         f.visititems(visit)
     counts, uncaught, meta_fields = Counter(), Counter(), Counter()
+    bad: list[str] = []  # "offset^xor" of every crash and silent change, to replay them
     damaged = workdir / f"damaged-{where}.h5"
     for _ in range(trials):
         data = bytearray(raw)
@@ -224,7 +229,9 @@ def flip_bytes(trials: int, workdir: Path, seed: int, where: str) -> dict:
             offset = start + int(rng.integers(size))
         else:
             offset = int(rng.integers(len(data)))
-        data[offset] ^= int(rng.integers(1, 256))
+        xor = int(rng.integers(1, 256))
+        data[offset] ^= xor
+        flip = f"{offset}^{xor}"
         damaged.write_bytes(bytes(data))
         proc, r = C._start(_classify, damaged, original)
         proc.join(timeout=READ_TIMEOUT_S)  # its one-line answer fits in the pipe buffer
@@ -234,29 +241,35 @@ def flip_bytes(trials: int, workdir: Path, seed: int, where: str) -> dict:
             C._drain(r)
             counts["crash"] += 1
             uncaught[f"reader hung > {READ_TIMEOUT_S:g} s (killed)"] += 1
+            bad.append(f"hung {flip}")
             continue
         lines = C._drain(r)
         if proc.exitcode != 0 or not lines:
             counts["crash"] += 1
             uncaught[f"reader died (exit {proc.exitcode})"] += 1
+            bad.append(f"died {flip}")
             continue
         res = json.loads(lines[0])
         if res["open"] == "uncaught":
             counts["crash"] += 1
             uncaught[res["why"]] += 1
+            bad.append(f"uncaught {flip}")
         elif res["open"] == "CatalogError" or not res["verify_ok"] or res["read_errors"]:
             counts["detected"] += 1
         elif res["points_silent"]:
             counts["silent_points"] += 1
+            bad.append(f"silent-points {flip}")
         elif res["meta_silent"]:
             counts["silent_metadata"] += 1
+            bad.append(f"silent-metadata {flip}")
             for name in res["meta_fields"]:
                 meta_fields[name] += 1
         else:
             counts["harmless"] += 1
     notes = (f"silent metadata changes: {counts['silent_metadata']}"
              + (f" (fields: {dict(meta_fields)})" if meta_fields else "")
-             + ("; uncaught: " + "; ".join(f"{n}x {w}" for w, n in uncaught.most_common(4)) if uncaught else ""))
+             + ("; uncaught: " + "; ".join(f"{n}x {w}" for w, n in uncaught.most_common(4)) if uncaught else "")
+             + (f"; flips (byte^xor): {', '.join(bad[:10])}" if bad else ""))
     return {"test": f"flip-{where}", "trials": trials, "reported_stored": 20, "lost": counts["silent_points"],
             "detected": counts["detected"], "harmless": counts["harmless"], "crashes": counts["crash"],
             "notes": notes}
@@ -480,6 +493,11 @@ def sigint_latency(trials: int, workdir: Path, seed: int) -> dict:
                      f"{dict(statuses)}; checkpoint intact {intact}/{trials}"}
 
 
+#: Names of the tests, in the order they run (``--only`` picks some).
+TESTS = ("kill-writer", "concurrent", "flip-anywhere", "flip-points", "full-disk", "full-disk-sim", "kill-solver",
+         "sigint")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kill-trials", type=int, default=60)
@@ -489,7 +507,13 @@ def main() -> None:
     ap.add_argument("--sigint-trials", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="few trials of each (a smoke run)")
+    ap.add_argument("--only", default="", help=f"comma-separated tests to run, of: {', '.join(TESTS)}")
+    ap.add_argument("--csv", default="faults.csv", help="file name of the CSV in bench/results/")
     args = ap.parse_args()
+    only = [t for t in args.only.split(",") if t] or list(TESTS)
+    unknown = sorted(set(only) - set(TESTS))
+    if unknown:
+        ap.error(f"unknown test(s) {', '.join(unknown)}; choose from {', '.join(TESTS)}")
     if args.quick:
         args.kill_trials, args.flip_trials, args.sim_trials, args.solver_trials, args.sigint_trials = 5, 20, 5, 3, 1
     register(C.FakeEnergy())
@@ -497,17 +521,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spherecodes-faults-") as tmp:
         workdir = Path(tmp)
         os.environ["SPHERECODES_CATALOG"] = str(workdir / "user.h5")
-        steps = [
-            lambda: kill_writer(args.kill_trials, workdir, args.seed + 1000),
-            lambda: concurrent(workdir),
-            lambda: flip_bytes(args.flip_trials, workdir, args.seed, "anywhere"),
-            lambda: flip_bytes(args.flip_trials // 2, workdir, args.seed + 1, "points"),
-            lambda: full_disk(workdir, args.seed),
-            lambda: full_disk_simulated(args.sim_trials, workdir, args.seed),
-            lambda: kill_solver(args.solver_trials, workdir, args.seed),
-            lambda: sigint_latency(args.sigint_trials, workdir, args.seed),
-        ]
-        for step in steps:
+        steps = {
+            "kill-writer": lambda: kill_writer(args.kill_trials, workdir, args.seed + 1000),
+            "concurrent": lambda: concurrent(workdir),
+            "flip-anywhere": lambda: flip_bytes(args.flip_trials, workdir, args.seed, "anywhere"),
+            "flip-points": lambda: flip_bytes(args.flip_trials // 2, workdir, args.seed + 1, "points"),
+            "full-disk": lambda: full_disk(workdir, args.seed),
+            "full-disk-sim": lambda: full_disk_simulated(args.sim_trials, workdir, args.seed),
+            "kill-solver": lambda: kill_solver(args.solver_trials, workdir, args.seed),
+            "sigint": lambda: sigint_latency(args.sigint_trials, workdir, args.seed),
+        }
+        for step in (steps[name] for name in TESTS if name in only):
             t0 = time.perf_counter()
             row = step()
             row["seconds"] = round(time.perf_counter() - t0, 1)
@@ -517,7 +541,7 @@ def main() -> None:
             shutil.rmtree(workdir / "tmpfs", ignore_errors=True)
     print()
     print_table([{k: v for k, v in r.items() if k != "notes"} for r in rows])
-    path = write_csv("faults.csv", rows)
+    path = write_csv(args.csv, rows)
     print(f"\nwritten {path}")
 
 

@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ COMPACT_FACTOR = 2.0
 COMPACT_SLACK = 1 << 20
 #: How many near keys :meth:`Catalog.near_keys` suggests by default.
 MAX_SUGGESTIONS = 5
+#: Start of the verify note for entries written before ``meta_sha256`` existed.
+NO_META_CHECKSUM = "no metadata checksum"
 #: errno values that mean "this path cannot be written" (permissions, read-only file system).
 _READ_ONLY_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 
@@ -199,6 +202,9 @@ class VerifyReport:
         """One line: counts, and the first failure if any."""
         n_bad = len(self.failures)
         text = f"{self.path}: {len(self.entries)} entries, {n_bad} failed"
+        n_old = sum(any(n.startswith(NO_META_CHECKSUM) for n in e.notes) for e in self.entries)
+        if n_old:
+            text += f", {n_old} without a metadata checksum (written by an older spherecodes)"
         if self.problems:
             text += f", file problems: {'; '.join(self.problems)}"
         if n_bad:
@@ -388,6 +394,80 @@ def _attr_str(attrs, name: str) -> str:
     return str(value)
 
 
+def _read_attrs(group) -> dict[str, Any]:
+    """All attributes of an entry group, read once (a damaged header raises; callers turn that into
+    CatalogError). Strings come back as bytes.
+
+    Uses h5py's low-level calls for scalar attributes (all of ours): half the time of ``group.attrs[name]``,
+    which matters because ``get`` reads every attribute to check the metadata checksum.
+    """
+    from h5py import h5a, h5t
+
+    out: dict[str, Any] = {}
+    gid = group.id
+    for name in group.attrs:
+        raw = name.encode("utf-8") if isinstance(name, str) else name
+        aid = h5a.open(gid, raw)
+        if aid.shape != ():
+            out[name] = group.attrs[name]
+            continue
+        dtype = aid.dtype
+        value = np.zeros((), dtype=dtype)
+        aid.read(value, mtype=h5t.py_create(dtype))
+        out[name] = value[()]
+    return out
+
+
+def _meta_problem(attrs: dict[str, Any]) -> str | None:
+    """Why the entry's metadata fails its checksum; None when it matches or the entry has none."""
+    if fmt.META_SHA256 not in attrs:
+        return None
+    stored = attrs[fmt.META_SHA256]
+    stored = stored.decode("utf-8", "replace") if isinstance(stored, bytes) else str(stored)
+    try:
+        fresh = fmt.meta_sha256(attrs)
+    except ValueError as exc:
+        return f"metadata unreadable ({exc})"
+    if fresh != stored:
+        return ("SHA-256 of its metadata (attributes such as scores, provenance, certificate) does not match "
+                f"the stored {fmt.META_SHA256} (metadata corrupted)")
+    return None
+
+
+def _name(name: Any) -> str:
+    """An HDF5 link name as text: h5py gives bytes for a name that is not UTF-8 (a damaged file)."""
+    return name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else str(name)
+
+
+#: Files already checked by :func:`_heap_check`: (path, device, inode, size, mtime_ns) -> problem or ''.
+#: Every write makes a new file (atomic rename), so a file version is scanned once per process.
+_HEAP_CHECKED: dict[tuple, str] = {}
+#: Seconds after its last change during which a file is rescanned at every open (timestamps can be
+#: as coarse as 2 s, e.g. on FAT).
+_RACY_S = 2.0
+
+
+def _heap_check(path: Path) -> str:
+    """:func:`format.global_heap_problem` for the current version of ``path``, cached.
+
+    A file changed in place within one timestamp tick keeps its (inode, size, mtime), so results for
+    files modified less than ``_RACY_S`` ago are not cached (as git does for "racily clean" files).
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    ident = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if ident in _HEAP_CHECKED:
+        return _HEAP_CHECKED[ident]
+    problem = fmt.global_heap_problem(path)
+    if time.time() - st.st_mtime > _RACY_S:
+        if len(_HEAP_CHECKED) > 256:
+            _HEAP_CHECKED.clear()
+        _HEAP_CHECKED[ident] = problem
+    return problem
+
+
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -541,7 +621,11 @@ class Catalog:
         with self._open_read() as f:
             if f is None:
                 return {}
-            return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+            try:
+                return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+            except Exception as exc:
+                raise CatalogError(f"catalog {self._path}: root attributes unreadable ({type(exc).__name__}: "
+                                   f"{exc}); the file is damaged") from None
 
     # ------------------------------------------------------------------ reading
     @contextlib.contextmanager
@@ -550,14 +634,19 @@ class Catalog:
         if not self._path.exists():
             yield None
             return
+        # before libhdf5 touches an attribute: a damaged global heap can make it loop forever
+        problem = _heap_check(self._path)
+        if problem:
+            raise CatalogError(f"catalog {self._path}: {problem}; the file is damaged and no entry can be read "
+                               "safely; restore it from a copy (or rebuild it)")
         try:
             f = _open_h5(self._path, "r")
         except FileNotFoundError:
             yield None
             return
-        except OSError as exc:
-            raise CatalogError(f"cannot read {self._path} as an HDF5 catalog ({exc}); "
-                               "pass the path of a catalog file") from None
+        except Exception as exc:  # OSError for most damage, but libhdf5/h5py raise others too
+            raise CatalogError(f"cannot read {self._path} as an HDF5 catalog ({type(exc).__name__}: {exc}); "
+                               "pass the path of a catalog file (a damaged one: restore it from a copy)") from None
         with f:
             ok, reason = fmt.check_header(f.attrs)
             if not ok:
@@ -604,13 +693,51 @@ class Catalog:
                 params: dict[str, Any] | None = None) -> tuple[str, Any]:
         """Find the entry group for a request: exact key first, then its canonical form."""
         key, canonical = self._request_key(request, d, K, params)
-        group = f.get(fmt.entry_path(key)) if f is not None else None
+        group = self._group(f, key)
         if group is None and not canonical:
             alt = canonical_key(key)
             if alt != key:
                 key = alt
-                group = f.get(fmt.entry_path(key)) if f is not None else None
+                group = self._group(f, key)
+        if group is None and f is not None:
+            self._confirm_miss(f, key)
         return key, group
+
+    def _confirm_miss(self, f, key: str) -> None:
+        """Raise CatalogError unless ``key`` is really not stored: a damaged index can make a stored name
+        impossible to look up while it is still listed, or hide /entries altogether (checked only on
+        misses, so hits cost nothing)."""
+        try:
+            if fmt.ENTRIES not in f:
+                raise CatalogError(self._no_entries())
+            node = f[fmt.ENTRIES]
+            for part in key.split("/"):
+                child = node.get(part)
+                if child is None:
+                    if part in {_name(n) for n in node}:
+                        raise CatalogError(f"entry {key} in {self._path} is listed but cannot be opened (the "
+                                           "file's index is damaged); run `spherecodes catalog verify`")
+                    return
+                node = child
+        except CatalogError:
+            raise
+        except Exception as exc:
+            raise CatalogError(f"entry {key} in {self._path} is unreadable ({type(exc).__name__}: {exc}); "
+                               "run `spherecodes catalog verify` and remove it") from None
+
+    def _no_entries(self) -> str:
+        return (f"catalog {self._path} has no readable /{fmt.ENTRIES} group (every catalog has one): the file is "
+                "damaged; restore it from a copy")
+
+    def _group(self, f, key: str) -> Any:
+        """The group of ``key`` or None; CatalogError when the path to it cannot be read."""
+        if f is None:
+            return None
+        try:
+            return f.get(fmt.entry_path(key))
+        except Exception as exc:  # damaged groups on the way raise KeyError, OSError, ...
+            raise CatalogError(f"entry {key} in {self._path} is unreadable ({type(exc).__name__}: {exc}); "
+                               "run `spherecodes catalog verify` and remove it") from None
 
     def get(self, key_or_objective: "str | tuple", d: int | None = None, K: int | None = None,
             **params: Any) -> Code | None:
@@ -680,23 +807,31 @@ class Catalog:
     def _code_from_group(self, group, key: str) -> Code:
         try:
             points = np.array(group[fmt.POINTS][()], dtype=np.float64)
-            attrs = group.attrs
+            attrs = _read_attrs(group)
+            meta_problem = _meta_problem(attrs)
             stored_sha = _attr_str(attrs, "sha256")
-            objective = _attr_str(attrs, "objective")
-            params = json.loads(_attr_str(attrs, "params"))
-            scores = fmt.loads_scores(_attr_str(attrs, "scores"))
-            provenance = json.loads(_attr_str(attrs, "provenance")) if "provenance" in attrs else {}
-            certificate = json.loads(_attr_str(attrs, "certificate")) if "certificate" in attrs else None
         except Exception as exc:  # any damage to the entry's metadata or data
             raise CatalogError(f"entry {key} in {self._path} is unreadable ({type(exc).__name__}: {exc}); "
                                "run `spherecodes catalog verify` and remove it") from None
         if fmt.points_sha256(points) != stored_sha:
             raise CatalogError(f"entry {key} in {self._path} is corrupted (SHA-256 of its points does not match); "
                                "run `spherecodes catalog verify` and remove or re-store it")
-        points = np.ascontiguousarray(points)
-        points.setflags(write=False)
-        return Code(points=points, objective=objective, params=params, scores=scores,
-                    provenance=provenance, certificate=certificate)
+        if meta_problem is not None:
+            raise CatalogError(f"entry {key} in {self._path} is corrupted ({meta_problem}); "
+                               "run `spherecodes catalog verify` and remove or re-store it")
+        try:  # (entries without meta_sha256 can still hold damaged JSON or values Code refuses)
+            objective = _attr_str(attrs, "objective")
+            params = json.loads(_attr_str(attrs, "params"))
+            scores = fmt.loads_scores(_attr_str(attrs, "scores"))
+            provenance = json.loads(_attr_str(attrs, "provenance")) if "provenance" in attrs else {}
+            certificate = json.loads(_attr_str(attrs, "certificate")) if "certificate" in attrs else None
+            points = np.ascontiguousarray(points)
+            points.setflags(write=False)
+            return Code(points=points, objective=objective, params=params, scores=scores,
+                        provenance=provenance, certificate=certificate)
+        except Exception as exc:
+            raise CatalogError(f"entry {key} in {self._path} is unreadable ({type(exc).__name__}: {exc}); "
+                               "run `spherecodes catalog verify` and remove it") from None
 
     def _walk(self, f) -> Iterator[tuple[str, Any, str | None]]:
         """Yield (key, group or None, problem or None) for every entry under /entries.
@@ -704,29 +839,44 @@ class Catalog:
         Keys are built from group names (objective[params] / d=.. / K=..), so listing needs
         no attribute reads; a group that cannot be listed is reported with its path.
         """
-        if f is None or fmt.ENTRIES not in f:
+        if f is None:
             return
-        top = f[fmt.ENTRIES]
-        for a in sorted(top):
+        try:
+            if fmt.ENTRIES not in f:  # (an empty catalog still has the group): a damaged root group
+                raise CatalogError(self._no_entries())
+            top = f[fmt.ENTRIES]
+            # h5py gives bytes for names that are not UTF-8: sort as text, open by the raw name
+            first = sorted(list(top), key=_name)
+        except CatalogError:
+            raise
+        except Exception as exc:  # nothing below /entries can be found: a file-level problem
+            raise CatalogError(f"catalog {self._path}: the list of entries is unreadable ({type(exc).__name__}: "
+                               f"{exc}); the file is damaged") from None
+        for a in first:
             try:
                 ga = top[a]
                 d_names = list(ga)
             except Exception as exc:
-                yield a, None, f"group {a} unreadable ({type(exc).__name__}: {exc})"
+                yield _name(a), None, f"group {_name(a)} unreadable ({type(exc).__name__}: {exc})"
                 continue
             for b in d_names:
                 try:
                     gb = ga[b]
                     k_names = list(gb)
                 except Exception as exc:
-                    yield f"{a}/{b}", None, f"group unreadable ({type(exc).__name__}: {exc})"
+                    yield f"{_name(a)}/{_name(b)}", None, f"group unreadable ({type(exc).__name__}: {exc})"
                     continue
                 for c in k_names:
-                    key = f"{a}/{b}/{c}"
+                    key = f"{_name(a)}/{_name(b)}/{_name(c)}"
+                    if any(isinstance(n, bytes) for n in (a, b, c)):
+                        yield key, None, "group name is not valid UTF-8 (the file is damaged)"
+                        continue
                     try:
-                        yield key, gb[c], None
+                        group = gb[c]
                     except Exception as exc:
                         yield key, None, f"group unreadable ({type(exc).__name__}: {exc})"
+                        continue
+                    yield key, group, None
 
     @staticmethod
     def _sort_key(key: str) -> tuple:
@@ -782,15 +932,26 @@ class Catalog:
         return out
 
     def _info(self, group, key: str) -> EntryInfo:
-        if fmt.POINTS not in group:
-            raise CatalogError(f"entry {key} has no {fmt.POINTS!r} dataset")
-        attrs = group.attrs
-        return EntryInfo(
-            key=key, objective=_attr_str(attrs, "objective"), params=json.loads(_attr_str(attrs, "params")),
-            d=int(attrs["d"]), K=int(attrs["K"]), scores=fmt.loads_scores(_attr_str(attrs, "scores")),
-            stored=_attr_str(attrs, "stored"), sha256=_attr_str(attrs, "sha256"), catalog=str(self._path),
-            primary=_attr_str(attrs, "primary") if "primary" in attrs else "",
-            maximise=bool(attrs["maximise"]) if "maximise" in attrs else False)
+        """EntryInfo of one entry; CatalogError naming the entry when its metadata is unreadable or damaged."""
+        try:
+            if fmt.POINTS not in group:
+                raise CatalogError(f"entry {key} in {self._path} has no {fmt.POINTS!r} dataset")
+            attrs = _read_attrs(group)
+            problem = _meta_problem(attrs)
+            if problem is not None:
+                raise CatalogError(f"entry {key} in {self._path} is corrupted ({problem}); "
+                                   "run `spherecodes catalog verify` and remove or re-store it")
+            return EntryInfo(
+                key=key, objective=_attr_str(attrs, "objective"), params=json.loads(_attr_str(attrs, "params")),
+                d=int(attrs["d"]), K=int(attrs["K"]), scores=fmt.loads_scores(_attr_str(attrs, "scores")),
+                stored=_attr_str(attrs, "stored"), sha256=_attr_str(attrs, "sha256"), catalog=str(self._path),
+                primary=_attr_str(attrs, "primary") if "primary" in attrs else "",
+                maximise=bool(attrs["maximise"]) if "maximise" in attrs else False)
+        except CatalogError:
+            raise
+        except Exception as exc:
+            raise CatalogError(f"entry {key} in {self._path} is unreadable ({type(exc).__name__}: {exc}); "
+                               "run `spherecodes catalog verify` and remove it") from None
 
     def info(self, key_or_objective: "str | tuple", d: int | None = None, K: int | None = None,
              **params: Any) -> EntryInfo | None:
@@ -820,7 +981,11 @@ class Catalog:
                     if problem is not None:
                         report.entries.append(EntryCheck(key, False, (problem,)))
                         continue
-                    report.entries.append(self._check_entry(group, key, norm_tol))
+                    try:
+                        report.entries.append(self._check_entry(group, key, norm_tol))
+                    except Exception as exc:  # a check that itself fails on damaged data: the entry fails
+                        report.entries.append(EntryCheck(key, False, (
+                            f"entry unreadable ({type(exc).__name__}: {exc})",)))
         except CatalogError as exc:
             report.problems.append(str(exc))
         return report
@@ -829,7 +994,8 @@ class Catalog:
         problems: list[str] = []
         notes: list[str] = []
         try:
-            attrs = group.attrs
+            attrs = _read_attrs(group)
+            meta_problem = _meta_problem(attrs)
             objective = _attr_str(attrs, "objective")
             params = json.loads(_attr_str(attrs, "params"))
             d, K = int(attrs["d"]), int(attrs["K"])
@@ -837,12 +1003,17 @@ class Catalog:
             stored_sha = _attr_str(attrs, "sha256")
         except Exception as exc:
             return EntryCheck(key, False, (f"metadata unreadable ({type(exc).__name__}: {exc})",))
+        if meta_problem is not None:
+            problems.append(meta_problem)
+        elif fmt.META_SHA256 not in attrs:
+            notes.append(f"{NO_META_CHECKSUM} ({fmt.META_SHA256}): written by an older spherecodes, its "
+                         "scores and provenance cannot be checked for damage; remove it and store it again to add one")
         try:
             expected = make_key(objective, params, d, K)
             if expected != key:
                 problems.append(f"stored under {key} but its metadata gives key {expected}")
-        except InvalidParameterError as exc:
-            problems.append(f"metadata does not form a key ({exc})")
+        except Exception as exc:  # InvalidParameterError, or e.g. a TypeError for params that are not a dict
+            problems.append(f"metadata does not form a key ({type(exc).__name__}: {exc})")
         try:
             points = np.array(group[fmt.POINTS][()])
         except Exception as exc:
@@ -1012,10 +1183,10 @@ class Catalog:
                 exists = False
                 if item.key in pending:
                     exists, old_scores = True, pending[item.key].scores
-                elif f is not None and fmt.entry_path(item.key) in f:
+                elif self._exists(f, item.key):
                     exists = True
                     try:
-                        old = self._code_from_group(f[fmt.entry_path(item.key)], item.key)
+                        old = self._code_from_group(self._group(f, item.key), item.key)
                         old_scores = {k: float(v) for k, v in item.objective.score(
                             np.asarray(old.points), item.params).items()}
                     except CatalogError as exc:
@@ -1030,6 +1201,16 @@ class Catalog:
                     pending[item.key] = item
                 results.append(PutResult(action, item.key, old_scores, dict(item.scores)))
         return results, list(pending.values())
+
+    @staticmethod
+    def _exists(f, key: str) -> bool:
+        """Whether the file has a group for ``key`` (damage on the way counts as present: replace it)."""
+        if f is None:
+            return False
+        try:
+            return fmt.entry_path(key) in f
+        except Exception:
+            return True
 
     def remove(self, request: "str | tuple") -> bool:
         """Delete an entry; returns False when there was none. Works on unreadable entries too."""
@@ -1057,6 +1238,10 @@ class Catalog:
         extra: list[Path] = [tmp]
         try:
             if self._path.exists():
+                problem = _heap_check(self._path)  # (compact reaches here without _open_read's check)
+                if problem:
+                    raise CatalogError(f"catalog {self._path}: {problem}; the file is damaged and cannot be "
+                                       "rewritten; restore it from a copy (or rebuild it)")
                 shutil.copyfile(self._path, tmp)
                 shutil.copymode(self._path, tmp)
                 f = _open_h5(tmp, "r+")
@@ -1077,6 +1262,8 @@ class Catalog:
                     group.create_dataset(fmt.POINTS, data=np.ascontiguousarray(item.points, dtype="<f8"))
                     group.attrs.update(item.attrs)
                     group.attrs["stored"] = fmt.utc_now()
+                    # over the values as written and read back, i.e. as every reader will see them
+                    group.attrs[fmt.META_SHA256] = fmt.meta_sha256(_read_attrs(group))
                 f.attrs["modified"] = fmt.utc_now()
                 f.attrs["modified_by"] = fmt.generated_by()
                 compacted = int(f.attrs.get("compacted_size", 0))

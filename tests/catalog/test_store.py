@@ -327,7 +327,9 @@ def test_verify_detects_bad_norms_and_score_mismatch(tmp_path):
         ds = f[f"entries/{key}/points"]
         scaled = ds[()] * (1 + 1e-6)
         ds[...] = scaled
-        f[f"entries/{key}"].attrs["sha256"] = fmt.points_sha256(scaled)  # checksum consistent: only norms are off
+        g = f[f"entries/{key}"]
+        g.attrs["sha256"] = fmt.points_sha256(scaled)  # checksums consistent: only norms are off
+        g.attrs[fmt.META_SHA256] = fmt.meta_sha256(g.attrs)
     report = cat.verify()
     (bad,) = report.failures
     assert bad.key == key
