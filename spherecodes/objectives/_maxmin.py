@@ -40,7 +40,8 @@ not stationary points of a smooth loss. The search therefore runs in three steps
    :data:`MBH_SCALES` of the typical spacing, or relocate one or two points; SLP again; keep if
    better). The solver's own perturbation rounds re-run the soft surrogate stage, which pulls children
    back to the same basin; hopping directly in the max-min landscape is what finds several best-known
-   Tammes codes on S^2 (e.g. N = 26, 28, 54, 58, 60) that the random restarts miss.
+   Tammes codes on S^2 (e.g. N = 26, 28, 54, 58, 60) that the random restarts miss. Callers can ask for
+   Metropolis acceptance and a largest-empty-cap move (:func:`reinsert`), which ``tammes`` does in low d.
 
 Displacements of point i are expressed in an orthonormal basis of the part of its tangent space
 that the linearised rows can see (the full tangent space in low dimension; the span of the tangent
@@ -62,6 +63,7 @@ import scipy.sparse as sp
 import torch
 from scipy.optimize import linprog
 
+from ..kernels.surrogate import SURROGATE_TILED_MIN_K, lse_log_chord_tiled
 from ..solvers.lbfgs import riemannian_lbfgs
 from ..solvers.sphere import typical_spacing
 from .base import Stage
@@ -70,6 +72,7 @@ __all__ = [
     "lse_max_cosine",
     "max_cosine_torch",
     "surrogate_stages",
+    "spread_exponents",
     "tangent_basis",
     "LinearModel",
     "trust_region_slp",
@@ -79,6 +82,9 @@ __all__ = [
     "polish_tammes",
     "polish_tammes_batch",
     "basin_hop",
+    "largest_hole",
+    "contact_counts",
+    "reinsert",
     "MAX_LP_NONZEROS",
 ]
 
@@ -126,7 +132,7 @@ def pair_cosines(X: torch.Tensor) -> torch.Tensor:
     return (X @ X.transpose(-1, -2))[:, i, j]
 
 
-def lse_log_chord(X: torch.Tensor, s: float) -> torch.Tensor:
+def lse_log_chord(X: torch.Tensor, s: "float | torch.Tensor") -> torch.Tensor:
     r"""Smooth :math:`-\log \min_{i<j} \|x_i - x_j\|`: :math:`\frac1s \log\sum_{i<j} \|x_i - x_j\|^{-s}`, (B,).
 
     The log of the Riesz s-energy (unordered pairs) over s, by ``logsumexp`` on :math:`-\frac s2 \log(2 - 2c_{ij})`;
@@ -134,8 +140,15 @@ def lse_log_chord(X: torch.Tensor, s: float) -> torch.Tensor:
     Scale-free: its gradient is large while two points are close and decays as the code spreads, which
     suits L-BFGS' stall rule (a sharp log-sum-exp of the cosines has its largest gradient at the end).
     Coincident points are clamped to a chord of 1e-150 (finite loss, pushed apart).
+    ``s`` may be a tensor (B,): one exponent per restart.
     """
+    if X.shape[1] >= SURROGATE_TILED_MIN_K:
+        # row blocks, never the K x K Gram nor the K(K-1)/2 pair vector (~40 K^2 bytes: 16 GB at K = 20,000)
+        return lse_log_chord_tiled(X, s)
     sq = (2.0 - 2.0 * pair_cosines(X)).clamp_min(1e-300)
+    if torch.is_tensor(s):
+        s = s.to(dtype=sq.dtype, device=sq.device)
+        return torch.logsumexp((-0.5 * s[:, None]) * torch.log(sq), dim=1) / s
     return torch.logsumexp((-0.5 * s) * torch.log(sq), dim=1) / s
 
 
@@ -152,12 +165,32 @@ STAGE_MAX_ITER = 300
 STAGE_GTOL = 1e-3
 
 
-def surrogate_stages(d: int, K: int, prefix: str = "lse") -> list[Stage]:
-    """Stages of :func:`lse_log_chord`, s = 2 kappa for kappa in :data:`STAGE_SHARPNESS` (see the module docstring)."""
+def spread_exponents(B: int, low: float, high: float) -> torch.Tensor:
+    """Exponents (B,) log-spaced from ``low`` to ``high`` (restart b gets the b-th; ``low`` when B = 1), float64."""
+    if B == 1:
+        return torch.tensor([low], dtype=torch.float64)
+    return torch.exp(torch.linspace(math.log(low), math.log(high), B, dtype=torch.float64))
+
+
+def surrogate_stages(d: int, K: int, prefix: str = "lse",
+                     first_spread: tuple[float, float] | None = None) -> list[Stage]:
+    """Stages of :func:`lse_log_chord`, s = 2 kappa for kappa in :data:`STAGE_SHARPNESS` (see the module docstring).
+
+    With ``first_spread = (low, high)`` the first stage gives each restart of a batch its own sharpness kappa,
+    log-spaced from low to high (:func:`spread_exponents`; deterministic in the restart's index): softer stages
+    land in the widest basins, sharper ones keep more of the start's structure, and on S^2 a batch that mixes
+    them reaches the best-known Tammes codes of more N than any single kappa (bench/tammes.py).
+    """
     stages = []
-    for kappa in STAGE_SHARPNESS:
+    for n, kappa in enumerate(STAGE_SHARPNESS):
         # exp(beta c) and r^-s weigh the nearest pairs alike when s = 2 beta (1 - c) = 2 kappa
         s = 2.0 * kappa
+        if n == 0 and first_spread is not None:
+            lo, hi = 2.0 * first_spread[0], 2.0 * first_spread[1]
+            stages.append(Stage(f"{prefix}[s={lo:.4g}..{hi:.4g}]",
+                                lambda X, lo=lo, hi=hi: lse_log_chord(X, spread_exponents(X.shape[0], lo, hi)),
+                                max_iter=STAGE_MAX_ITER, gtol=STAGE_GTOL))
+            continue
         stages.append(Stage(f"{prefix}[s={s:.4g}]", (lambda e: (lambda X: lse_log_chord(X, e)))(s),
                             max_iter=STAGE_MAX_ITER, gtol=STAGE_GTOL))
     return stages
@@ -531,35 +564,124 @@ def _relax(Y: np.ndarray, deadline: float | None) -> np.ndarray:
     return out.X[0].numpy()
 
 
+def largest_hole(W: np.ndarray, rng: np.random.Generator, *, candidates: int | None = None,
+                 refine_iter: int = 60) -> np.ndarray:
+    """Approximate centre (d,) of the largest empty spherical cap among the unit rows of W (m, d).
+
+    The point farthest (in angle) from every row: the best of ``candidates`` uniform random points
+    (default ``max(256, 16 m)``), refined by a few projected steps that lower a sharp log-sum-exp of its
+    cosines to the rows (the centre of a largest cap is equidistant from its d or more nearest rows, a
+    non-smooth point that plain gradient steps would circle around). Never worse than the best candidate.
+    """
+    m, d = W.shape
+    n = max(256, 16 * m) if candidates is None else int(candidates)
+    Y = rng.normal(size=(n, d))
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    worst = (Y @ W.T).max(axis=1) if m else np.full(n, -1.0)
+    x = Y[int(np.argmin(worst))]
+    best_x, best_v = x, float(worst.min())
+    if m == 0:
+        return best_x
+    step = 0.25 * math.sqrt(max(1e-300, 1.0 - best_v * best_v))
+    for _ in range(refine_iter):
+        c = W @ x
+        v = float(c.max())
+        # softmax weights of the nearest rows: beta sets the cosine gap (~1e-3 of the cap size) that still counts
+        beta = 1e3 / max(1e-12, 1.0 - v)
+        p = np.exp(beta * (c - v))
+        g = (p / p.sum()) @ W
+        g -= (g @ x) * x
+        gn = float(np.linalg.norm(g))
+        if gn < 1e-15:
+            break
+        y = x - step * g / gn
+        y /= np.linalg.norm(y)
+        vy = float((W @ y).max())
+        if vy < v:
+            x = y
+            if vy < best_v:
+                best_x, best_v = y, vy
+        else:
+            step *= 0.5
+            if step < 1e-9:
+                break
+    return best_x
+
+
+def contact_counts(W: np.ndarray, rel_tol: float = 1e-6) -> np.ndarray:
+    """Number of near-active pairs (cosine within ``rel_tol * (1 - max)`` of the max cosine) of every row, (K,)."""
+    C = W @ W.T
+    np.fill_diagonal(C, -np.inf)
+    top = float(C.max())
+    return np.sum(C >= top - rel_tol * max(1e-300, 1.0 - top), axis=1)
+
+
+def reinsert(W: np.ndarray, n_move: int, rng: np.random.Generator) -> np.ndarray:
+    """Move ``n_move`` points that have contacts to the centre of the largest empty cap, one after the other.
+
+    The moved points are drawn with probability proportional to their number of near-active pairs
+    (:func:`contact_counts`; the points with most contacts hold the rigid part of the code that limits the
+    minimum distance), and each is moved to :func:`largest_hole` of the current code. The result is
+    a start for the polish, not necessarily better than W.
+    """
+    K = W.shape[0]
+    n_move = min(int(n_move), K - 1)
+    counts = contact_counts(W).astype(np.float64)
+    if counts.sum() <= 0:
+        counts = np.ones(K)
+    idx = rng.choice(K, size=n_move, replace=False, p=counts / counts.sum())
+    out = W.copy()
+    for i in idx:
+        # the hole among *all* points, the moved one included: without it, the largest hole is the place it
+        # leaves (its neighbours are at least the minimum distance away), and the move would undo itself
+        out[i] = largest_hole(out, rng)
+    return out
+
+
 def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], float], trials: int,
-              rng: np.random.Generator, deadline: float | None = None) -> tuple[np.ndarray, dict]:
-    """Monotonic basin hopping from W (K, d): perturb the best code, re-optimise with
-    ``local(W, deadline=) -> (W, info)``, keep the result if ``value`` (to minimise) improves by a relative
-    1e-13. Even trials jitter every point (scales :data:`MBH_SCALES` times the typical spacing), odd trials
-    relocate one or two random points uniformly and relax with the sharp surrogate first (on S^2 these
-    find the best-known Tammes codes for N = 26, 28, 54 where jitter alone stays in the start's basin).
-    Stops after ``trials`` trials or :data:`MBH_PATIENCE` trials in a row without improvement.
-    Never returns a worse code than W."""
+              rng: np.random.Generator, deadline: float | None = None, patience: int | None = None,
+              temperature: float = 0.0, reinsertion: bool = False) -> tuple[np.ndarray, dict]:
+    """Basin hopping from W (K, d): perturb the current code, re-optimise with ``local(W, deadline=) -> (W, info)``.
+
+    Moves: even trials jitter every point (scales :data:`MBH_SCALES` times the typical spacing); odd trials
+    relocate one or two random points uniformly and relax with the sharp surrogate first (on S^2 these find
+    the best-known Tammes codes for N = 26, 28, 54 where jitter alone stays in the start's basin). With
+    ``reinsertion``, every third trial instead moves one or two points with contacts to the largest empty
+    cap (:func:`reinsert`) and re-optimises from there directly.
+
+    Acceptance: with ``temperature`` 0 (monotonic basin hopping) the current code is replaced only when
+    ``value`` (to minimise) improves by a relative 1e-13; with ``temperature`` T > 0 a local optimum worse by
+    ``delta`` is also accepted with probability ``exp(-delta / T)`` (Metropolis), which lets the search leave
+    a deep basin through a slightly worse neighbouring one. Either way the best code seen is returned, so the
+    result is never worse than W. Stops after ``trials`` trials or ``patience`` (default
+    :data:`MBH_PATIENCE`) trials in a row without a new best.
+    """
     K, d = W.shape
     spacing = typical_spacing(d, K)
+    patience = MBH_PATIENCE if patience is None else int(patience)
     best, best_v = W, value(W)
-    info_total = {"iterations": 0, "evaluations": 0, "improvements": 0}
+    cur, cur_v = best, best_v
+    info_total = {"iterations": 0, "evaluations": 0, "improvements": 0, "accepted_worse": 0}
     stale = 0
+    period = 3 if reinsertion else 2
     for t in range(trials):
-        if stale >= MBH_PATIENCE or (deadline is not None and time.perf_counter() > deadline):
+        if stale >= patience or (deadline is not None and time.perf_counter() > deadline):
             break
         stale += 1
-        if t % 2 == 0:
-            noise = rng.normal(size=W.shape) * (MBH_SCALES[(t // 2) % len(MBH_SCALES)] * spacing)
-            noise -= np.sum(noise * best, axis=1, keepdims=True) * best
-            Y = best + noise
+        kind, cycle = t % period, t // period
+        if kind == 0:
+            noise = rng.normal(size=W.shape) * (MBH_SCALES[cycle % len(MBH_SCALES)] * spacing)
+            noise -= np.sum(noise * cur, axis=1, keepdims=True) * cur
+            Y = cur + noise
             Y /= np.linalg.norm(Y, axis=1, keepdims=True)
-        else:
-            Y = best.copy()
-            idx = rng.choice(K, size=min(K, 1 + (t // 2) % 2), replace=False)
+        elif kind == 1:
+            Y = cur.copy()
+            idx = rng.choice(K, size=min(K, 1 + cycle % 2), replace=False)
             fresh = rng.normal(size=(idx.size, d))
             Y[idx] = fresh / np.linalg.norm(fresh, axis=1, keepdims=True)
             Y = _relax(Y, deadline)
+        else:
+            Y = reinsert(cur, 1 + cycle % 2, rng)
         Y, info = local(Y, deadline=deadline)
         info_total["iterations"] += int(info.get("iterations", 0))
         info_total["evaluations"] += int(info.get("evaluations", 0))
@@ -568,5 +690,11 @@ def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], f
             best, best_v = Y, v
             info_total["improvements"] += 1
             stale = 0
+        if v < cur_v - 1e-13 * max(abs(cur_v), 1e-300):
+            cur, cur_v = Y, v
+        elif temperature > 0.0 and math.isfinite(v) and v - cur_v < temperature * rng.exponential():
+            # Metropolis: P(accept) = exp(-(v - cur_v) / T); equal codes (v == cur_v) are always taken
+            info_total["accepted_worse"] += int(v > cur_v)
+            cur, cur_v = Y, v
     info_total["value"] = best_v
     return best, info_total

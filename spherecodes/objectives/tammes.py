@@ -22,7 +22,12 @@ Solver (:mod:`spherecodes.objectives._maxmin`): two log-sum-exp surrogate stages
 s = 32 then 512), then per restart the trust-region SLP polish, which converges to the exact local max-min
 optimum (the max cosine to ~1e-15), and monotonic basin hopping on the best restart of each batch. Codes
 with a dense contact graph (more than ``MAX_SLP_ROWS`` near-active pairs, e.g. K = 100 in d = 10) get the
-batched penalty polish first. Measured with bench/tammes.py (bench/results/tammes.csv).
+batched penalty polish first. In low dimension (d <= :data:`HOP_MAX_D`), where a polish costs a fraction of a
+second, the search is wider: the first stage spreads its exponent over the batch (s = 32 .. 256, one per
+restart, :data:`FIRST_SPREAD`), and the basin hopping takes more trials (:data:`HOP_TRIALS`), accepts slightly
+worse local optima with a Metropolis rule (:data:`HOP_TEMPERATURE`) and adds a move that sends a point with
+contacts to the centre of the largest empty cap (:func:`spherecodes.objectives._maxmin.reinsert`).
+Measured with bench/tammes.py (bench/results/tammes.csv).
 """
 
 from __future__ import annotations
@@ -62,12 +67,15 @@ def tammes_scores(points: np.ndarray) -> dict[str, float]:
 
 
 def hop_best(X: torch.Tensor, polish_one, value, *, trials: int, max_iter: int,
-             deadline: float | None) -> tuple[torch.Tensor, dict]:
-    """Monotonic basin hopping (:func:`spherecodes.objectives._maxmin.basin_hop`) on the best restart of X.
+             deadline: float | None, patience: int | None = None, temperature: float = 0.0,
+             reinsertion: bool = False) -> tuple[torch.Tensor, dict]:
+    """Basin hopping (:func:`spherecodes.objectives._maxmin.basin_hop`) on the best restart of X.
 
     The best restart (smallest ``value``) gets up to ``trials`` perturb-and-``polish_one`` steps and can only improve;
     random numbers are seeded from X, so the same input gives the same output. The other restarts are returned
-    unchanged. Returns ``(X, info)``.
+    unchanged. ``temperature`` is relative: the Metropolis temperature is ``temperature * (1 - v)`` for the best
+    value v (a max cosine, below 1), i.e. a fraction of the gap that sets the minimum distance; ``patience`` and
+    ``reinsertion`` are passed on. Returns ``(X, info)``.
     """
     out = X.detach().to("cpu", torch.float64).clone()
     values = [value(out[b].numpy()) for b in range(out.shape[0])]
@@ -77,9 +85,27 @@ def hop_best(X: torch.Tensor, polish_one, value, *, trials: int, max_iter: int,
     b = int(np.argmin(values))
     W, info = basin_hop(out[b].numpy(), local=lambda Y, deadline=None: polish_one(Y, max_iter=max_iter,
                                                                                   deadline=deadline),
-                        value=value, trials=trials, rng=data_rng(out.numpy()), deadline=deadline)
+                        value=value, trials=trials, rng=data_rng(out.numpy()), deadline=deadline,
+                        patience=patience, temperature=temperature * max(0.0, 1.0 - values[b]),
+                        reinsertion=reinsertion)
     out[b] = torch.from_numpy(np.ascontiguousarray(W))
     return out, info
+
+
+#: extended basin hopping for low dimensions (d <= HOP_MAX_D), where an SLP trial costs well under a second for
+#: K <= 60: more trials, Metropolis acceptance and the largest-hole reinsertion move. With the spread first stage
+#: alone (and 16 trials) the default search still missed N = 26 on S^2; with both it reached 57 of the 59
+#: best-known codes N = 2..60 (bench/results/tammes.csv)
+HOP_MAX_D = 4
+HOP_TRIALS = 36
+HOP_PATIENCE = 18
+#: Metropolis temperature relative to 1 - max cosine (1e-4: about 0.0015 degrees at N = 49 on S^2, the size of
+#: the gaps between the best local optima there)
+HOP_TEMPERATURE = 1e-4
+#: kappa range of the first surrogate stage in low dimensions (one value per restart, log-spaced): on S^2 the single
+#: kappa = 16 sends most restarts to the same local optimum for N = 26, 29, 31, 37, where kappa = 32 or a spread
+#: reaches the best-known code in a few per cent of them (48 restarts each, measured for the issue)
+FIRST_SPREAD = (16.0, 128.0)
 
 
 class Tammes(Objective):
@@ -103,14 +129,18 @@ class Tammes(Objective):
         return tammes_scores(points)
 
     def stages(self, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
-        return surrogate_stages(d, K, prefix="tammes-lse")
+        return surrogate_stages(d, K, prefix="tammes-lse", first_spread=FIRST_SPREAD if d <= HOP_MAX_D else None)
 
     def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
                deadline: float | None = None):
         # SLP iterations are LP solves: a few hundred are plenty (near the end each one squares the error)
         out, info = polish_tammes_batch(X, max_iter=min(max_iter, 400), deadline=deadline)
         if "penalty_probes" not in info:
-            out, hop = hop_best(out, polish_tammes, max_cosine_np, trials=_maxmin.MBH_TRIALS,
+            extended = X.shape[2] <= HOP_MAX_D
+            out, hop = hop_best(out, polish_tammes, max_cosine_np,
+                                trials=HOP_TRIALS if extended else _maxmin.MBH_TRIALS,
+                                patience=HOP_PATIENCE if extended else None,
+                                temperature=HOP_TEMPERATURE if extended else 0.0, reinsertion=extended,
                                 max_iter=min(max_iter, 400), deadline=deadline)
             info["iterations"] += hop["iterations"]
             info["evaluations"] += hop["evaluations"]

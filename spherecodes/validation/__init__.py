@@ -1,34 +1,26 @@
 """Validation: float64 metrics, known optima, bounds, and a certificate for every code.
 
 Everything here is independent of the torch solvers: numpy, numba, scipy and cvxpy only.
+The public names are imported on first use (PEP 562), so that importing one submodule (e.g.
+:mod:`.one_vs_rest` from an objective) does not pay for cvxpy, the bounds and the certificate.
 """
 
-from .bounds import (
-    BOUNDS,
-    Bound,
-    BoundValue,
-    assert_bound,
-    bounds_for,
-    check_bound,
-    delsarte_lp_size,
-    get_bound,
-    riesz_energy_lower_bound,
-)
-from .certificate import CERT_RTOL, STATIONARITY_TOL, Certificate, Comparison, certify
-from .contacts import assert_tammes_kkt, check_tammes_kkt, contact_graph, rattlers, tammes_kkt_residual
-from .known import KnownValue, known_optimum
-from .metrics import (
-    check_distinct,
-    check_finite,
-    check_unit_norm,
-    close_pairs,
-    duplicate_tolerance,
-    mgd_logdet,
-    mgd_stationarity,
-    pairwise_angles_deg,
-    riesz_stationarity,
-    separation,
-)
+from __future__ import annotations
+
+import importlib
+
+#: public name -> submodule that defines it
+_LAZY = {
+    **dict.fromkeys(["BOUNDS", "Bound", "BoundValue", "assert_bound", "bounds_for", "check_bound",
+                     "delsarte_lp_size", "get_bound", "riesz_energy_lower_bound"], ".bounds"),
+    **dict.fromkeys(["CERT_RTOL", "STATIONARITY_TOL", "Certificate", "Comparison", "certify"], ".certificate"),
+    **dict.fromkeys(["assert_tammes_kkt", "check_tammes_kkt", "contact_graph", "rattlers", "tammes_kkt_residual"],
+                    ".contacts"),
+    **dict.fromkeys(["KnownValue", "known_optimum"], ".known"),
+    **dict.fromkeys(["check_distinct", "check_finite", "check_unit_norm", "close_pairs", "duplicate_tolerance",
+                     "mgd_logdet", "mgd_stationarity", "pairwise_angles_deg", "riesz_stationarity", "separation"],
+                    ".metrics"),
+}
 
 
 def one_vs_rest_distances(points):
@@ -47,3 +39,15 @@ __all__ = [
     "check_finite", "check_unit_norm", "check_distinct", "close_pairs", "duplicate_tolerance", "separation",
     "riesz_stationarity", "mgd_logdet", "mgd_stationarity", "pairwise_angles_deg", "one_vs_rest_distances",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later accesses skip this hook
+        return value
+    raise AttributeError(f"module 'spherecodes.validation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

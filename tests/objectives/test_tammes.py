@@ -13,14 +13,21 @@ from _helpers import random_code, random_rotation, reference_rows
 from spherecodes.constructions import construct_points
 from spherecodes.objectives import get_objective
 from spherecodes.objectives._maxmin import (
+    basin_hop,
+    contact_counts,
+    largest_hole,
     lse_log_chord,
     lse_max_cosine,
+    max_cosine_np,
     penalty_polish,
     polish_tammes,
     polish_tammes_batch,
+    reinsert,
+    spread_exponents,
     surrogate_stages,
 )
 from spherecodes.solvers import solve
+from spherecodes.solvers.lbfgs import riemannian_lbfgs
 
 TAMMES = get_objective("tammes")
 
@@ -113,13 +120,33 @@ def test_surrogates_gradients_and_bounds(s):
     assert ref["max_cosine"] <= c <= ref["max_cosine"] + math.log(2 * n_pairs) / s + 1e-12
 
 
-def test_stage_losses_batched_equal_slices():
-    X = torch.from_numpy(np.stack([random_code(11, 3, 20 + b) for b in range(3)]))
-    for stage in TAMMES.stages({}, 3, 11):
+@pytest.mark.parametrize("d", [3, 8])
+def test_stage_losses_restarts_do_not_interact(d):
+    # low d spreads the first stage's exponent over the batch (restart b's loss depends on b, never on the
+    # other restarts' points); higher d uses one exponent, so a slice also equals the batch
+    X = torch.from_numpy(np.stack([random_code(11, d, 20 + b) for b in range(3)]))
+    other = torch.from_numpy(np.stack([random_code(11, d, 40 + b) for b in range(3)]))
+    stages = TAMMES.stages({}, d, 11)
+    for stage in stages:
         full = stage.loss(X)
         for b in range(3):
-            assert float(stage.loss(X[b:b + 1])[0]) == pytest.approx(float(full[b]), rel=1e-14)
+            mixed = other.clone()
+            mixed[b] = X[b]
+            assert float(stage.loss(mixed)[b]) == pytest.approx(float(full[b]), rel=1e-14)
+            if d > 4:
+                assert float(stage.loss(X[b:b + 1])[0]) == pytest.approx(float(full[b]), rel=1e-14)
     assert len(surrogate_stages(3, 11)) >= 1
+
+
+def test_spread_first_stage_matches_its_exponents():
+    X = torch.from_numpy(np.stack([random_code(11, 3, 60 + b) for b in range(4)]))
+    first = surrogate_stages(3, 11, first_spread=(16.0, 128.0))[0]
+    s = spread_exponents(4, 32.0, 256.0)
+    assert s[0] == pytest.approx(32.0) and s[-1] == pytest.approx(256.0) and bool(torch.all(s[1:] > s[:-1]))
+    full = first.loss(X)
+    for b in range(4):
+        assert float(full[b]) == pytest.approx(float(lse_log_chord(X[b:b + 1], float(s[b]))[0]), rel=1e-14)
+    assert spread_exponents(1, 32.0, 256.0).tolist() == [32.0]
 
 
 def test_polish_batch_equals_loop_and_improves():
@@ -165,6 +192,58 @@ def test_polish_reaches_the_icosahedron_to_1e12():
     W, info = polish_tammes(X)
     assert numpy_scores(W)["max_cosine"] == pytest.approx(1.0 / math.sqrt(5.0), abs=1e-12)
     assert "stationary" in info["status"] or "radius" in info["status"]
+
+
+def test_largest_hole_finds_the_face_centres_of_the_octahedron():
+    # the largest empty caps of the octahedron (+-e_i) are centred on its 8 face centres, max cosine 1/sqrt(3)
+    Q = random_rotation(3, 21)
+    W = np.vstack([np.eye(3), -np.eye(3)]) @ Q
+    x = largest_hole(W, np.random.default_rng(0))
+    assert np.linalg.norm(x) == pytest.approx(1.0, abs=1e-14)
+    assert float((W @ x).max()) == pytest.approx(1.0 / math.sqrt(3.0), abs=1e-6)
+    assert float((W @ x).max()) >= 1.0 / math.sqrt(3.0) - 1e-12  # no point is farther from all six
+
+
+def test_largest_hole_beats_random_candidates():
+    W = random_code(30, 4, 22)
+    x = largest_hole(W, np.random.default_rng(1))
+    probe = random_code(20000, 4, 23)
+    assert float((W @ x).max()) <= float((probe @ W.T).max(axis=1).min()) + 1e-3
+
+
+def test_contact_counts_of_the_icosahedron():
+    W = construct_points("icosahedron", 3, 12) @ random_rotation(3, 24)
+    assert contact_counts(W).tolist() == [5] * 12
+
+
+def test_reinsert_moves_contact_points_to_holes_deterministically():
+    W = construct_points("icosahedron", 3, 12) @ random_rotation(3, 25)
+    # 13 points: the extra one, at a face centre, and that face's 3 vertices hold the only contacts
+    W = np.vstack([W, largest_hole(W, np.random.default_rng(2))])
+    a = reinsert(W, 2, np.random.default_rng(3))
+    b = reinsert(W, 2, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    moved = np.flatnonzero(np.any(a != W, axis=1))
+    assert moved.size == 2
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-14)
+    counts = contact_counts(W)
+    assert counts[12] > 0 and np.count_nonzero(counts) >= 2
+    assert np.all(counts[moved] > 0)  # only points with contacts are moved
+
+
+@pytest.mark.parametrize("temperature,reinsertion", [(0.0, True), (1e-3, True), (1e-3, False)])
+def test_basin_hop_never_worse_and_deterministic(temperature, reinsertion):
+    X = torch.from_numpy(random_code(14, 3, 26))[None]
+    stage = surrogate_stages(3, 14)[0]
+    W0, _ = polish_tammes(riemannian_lbfgs(stage.loss, X, max_iter=50, gtol=1e-3).X[0].numpy())
+    v0 = max_cosine_np(W0)
+    runs = [basin_hop(W0, local=lambda Y, deadline=None: polish_tammes(Y, max_iter=100), value=max_cosine_np,
+                      trials=6, rng=np.random.default_rng(4), patience=6, temperature=temperature,
+                      reinsertion=reinsertion) for _ in range(2)]
+    (W, info), (W2, _) = runs
+    np.testing.assert_array_equal(W, W2)
+    assert max_cosine_np(W) <= v0 and info["value"] == max_cosine_np(W)
+    assert numpy_scores(W)["min_distance"] >= numpy_scores(W0)["min_distance"] - 1e-15
 
 
 @pytest.mark.parametrize("d,K,expected", [
