@@ -35,10 +35,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import torch
 
+from .._lazy import LazyModule
 from .base import Objective, Param
 from .riesz import separation_scores
+
+torch = LazyModule("torch")  # loaded by the first loss evaluation, not by naming the objective
 
 __all__ = ["MGD", "mgd_logdet", "mgd_logdet_torch", "gaussian_gram", "simplex_logdet"]
 

@@ -40,26 +40,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-import torch
 
-from ..solvers.sphere import typical_spacing
-from ..validation.one_vs_rest import one_vs_rest, one_vs_rest_projection
-from . import _maxmin
-from ._maxmin import (
-    MAX_LP_NONZEROS,
-    SLP_MAX_RADIUS,
-    LinearModel,
-    max_cosine_np,
-    polish_tammes,
-    polish_tammes_batch,
-    surrogate_stages,
-    tangent_basis,
-    trust_region_slp,
-)
+from .._lazy import LazyModule
 from .base import Objective, Stage
 from .riesz import separation_scores
 from .tammes import hop_best
+
+# torch, scipy, the SLP machinery and the one-vs-rest solver load on first use (see tammes.py)
+torch = LazyModule("torch")
+sp = LazyModule("scipy.sparse")
+_maxmin = LazyModule("spherecodes.objectives._maxmin")
+_one_vs_rest = LazyModule("spherecodes.validation.one_vs_rest")
+_sphere = LazyModule("spherecodes.solvers.sphere")
 
 __all__ = ["SoftmaxCode", "softmax_code_scores", "one_vs_rest_torch", "polish_softmax_code", "polish_one_vs_rest"]
 
@@ -69,7 +61,7 @@ log = logging.getLogger(__name__)
 def softmax_code_scores(points: np.ndarray) -> dict[str, float]:
     """one_vs_rest (primary), max_cosine, min_angle_deg, min_distance of one code (K, d), float64."""
     sep = separation_scores(points)
-    return {"one_vs_rest": one_vs_rest(points), "max_cosine": sep["max_cosine"],
+    return {"one_vs_rest": _one_vs_rest.one_vs_rest(points), "max_cosine": sep["max_cosine"],
             "min_angle_deg": sep["min_angle_deg"], "min_distance": sep["min_distance"]}
 
 
@@ -82,21 +74,24 @@ def one_vs_rest_torch(X: torch.Tensor) -> torch.Tensor:
     hull) and the distance is positive: the value is exact and the gradient is the true gradient.
     """
     B, K, _ = X.shape
-    lam = np.stack([one_vs_rest_projection(X[b].detach().cpu().to(torch.float64).numpy())[1] for b in range(B)])
+    lam = np.stack([_one_vs_rest.one_vs_rest_projection(X[b].detach().cpu().to(torch.float64).numpy())[1]
+                    for b in range(B)])
     L = torch.from_numpy(lam).to(dtype=X.dtype, device=X.device)
     Y = X - L @ X
     return torch.linalg.vector_norm(Y, dim=-1)
 
 
-def _lifted_model(W: np.ndarray, f: float, r: float, *, max_nonzeros: int = MAX_LP_NONZEROS) -> LinearModel | None:
+def _lifted_model(W: np.ndarray, f: float, r: float, *, max_nonzeros: int | None = None) -> _maxmin.LinearModel | None:
     """Linearised rows -<u_k, w_k - w_j> (to minimise) near the max ``f`` = -rho, for radius ``r``.
 
     Variables: tangent displacements z_p of the points (bases B_p) and v_k of the directions u_k
     (bases D_k). Row (k, j): value -<u_k, w_k - w_j>; gradient -B_k^T u_k (z_k), +B_j^T u_k (z_j),
     -D_k^T (w_k - w_j) (v_k).
     """
+    if max_nonzeros is None:
+        max_nonzeros = _maxmin.MAX_LP_NONZEROS
     K, d = W.shape
-    dist, lam = one_vs_rest_projection(W)
+    dist, lam = _one_vs_rest.one_vs_rest_projection(W)
     rho = -f
     nmax = d - 1
     # with |block|_1 <= r: |d row| <= r (|D_k^T (w_k - w_j)|_inf + |B_k^T u_k|_inf + |B_j^T u_k|_inf) + O(r^2)
@@ -125,14 +120,14 @@ def _lifted_model(W: np.ndarray, f: float, r: float, *, max_nonzeros: int = MAX_
     Bw, offw = {}, {}
     for p in pts.tolist():
         V = np.unique(np.asarray(dirs_w[p]), axis=0)
-        Bw[p] = tangent_basis(W[p], V if V.shape[0] < d - 1 else None)
+        Bw[p] = _maxmin.tangent_basis(W[p], V if V.shape[0] < d - 1 else None)
         offw[p] = col
         col += Bw[p].shape[1]
     Du, offu = {}, {}
     for ai in np.unique(a).tolist():
         rows_j = J[a == ai]
         V = W[ks[ai]] - W[rows_j]
-        Du[ai] = tangent_basis(U[ai], V if V.shape[0] < d - 1 else None)
+        Du[ai] = _maxmin.tangent_basis(U[ai], V if V.shape[0] < d - 1 else None)
         offu[ai] = col
         col += Du[ai].shape[1]
     n = col
@@ -157,26 +152,27 @@ def _lifted_model(W: np.ndarray, f: float, r: float, *, max_nonzeros: int = MAX_
 
     groups = [(offw[p], offw[p] + Bw[p].shape[1]) for p in pts.tolist()]
     groups += [(offu[ai], offu[ai] + Du[ai].shape[1]) for ai in sorted(Du)]
-    return LinearModel(values=values, jac=jac, apply=apply, groups=np.asarray(groups, dtype=np.int64))
+    return _maxmin.LinearModel(values=values, jac=jac, apply=apply, groups=np.asarray(groups, dtype=np.int64))
 
 
 def _neg_one_vs_rest(W: np.ndarray) -> float:
-    return -one_vs_rest(W)
+    return -_one_vs_rest.one_vs_rest(W)
 
 
 def polish_one_vs_rest(W: np.ndarray, *, max_iter: int = 400, deadline: float | None = None):
     """The lifted SLP on the exact one-vs-rest distance from W (K, d) (see the module docstring)."""
     K, d = W.shape
-    spacing = typical_spacing(d, K)
-    W2, info = trust_region_slp(W, value=_neg_one_vs_rest, model=_lifted_model, radius=1e-3 * spacing,
-                                max_radius=SLP_MAX_RADIUS * spacing, max_iter=max_iter, deadline=deadline)
+    spacing = _sphere.typical_spacing(d, K)
+    W2, info = _maxmin.trust_region_slp(W, value=_neg_one_vs_rest, model=_lifted_model, radius=1e-3 * spacing,
+                                        max_radius=_maxmin.SLP_MAX_RADIUS * spacing, max_iter=max_iter,
+                                        deadline=deadline)
     info["value"] = -info["value"]
     return W2, info
 
 
 def polish_softmax_code(W: np.ndarray, *, max_iter: int = 400, deadline: float | None = None):
     """Tammes SLP polish, then the lifted SLP on the exact one-vs-rest distance, for one code (K, d)."""
-    W, info_t = polish_tammes(W, max_iter=max_iter, deadline=deadline)
+    W, info_t = _maxmin.polish_tammes(W, max_iter=max_iter, deadline=deadline)
     W2, info = polish_one_vs_rest(W, max_iter=max_iter, deadline=deadline)
     return W2, {"iterations": info_t["iterations"] + info["iterations"],
                 "evaluations": info_t["evaluations"] + info["evaluations"],
@@ -203,14 +199,14 @@ class SoftmaxCode(Objective):
         return softmax_code_scores(points)
 
     def stages(self, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
-        return surrogate_stages(d, K, prefix="tammes-lse")
+        return _maxmin.surrogate_stages(d, K, prefix="tammes-lse")
 
     def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
                deadline: float | None = None):
         # Tammes polish (and basin hopping on the best restart), then the lifted one-vs-rest SLP per restart
-        out, info = polish_tammes_batch(X, max_iter=min(max_iter, 400), deadline=deadline)
+        out, info = _maxmin.polish_tammes_batch(X, max_iter=min(max_iter, 400), deadline=deadline)
         if "penalty_probes" not in info:
-            out, hop = hop_best(out, polish_tammes, max_cosine_np, trials=_maxmin.MBH_TRIALS,
+            out, hop = hop_best(out, _maxmin.polish_tammes, _maxmin.max_cosine_np, trials=_maxmin.MBH_TRIALS,
                                 max_iter=min(max_iter, 400), deadline=deadline)
             info["iterations"] += hop["iterations"]
             info["evaluations"] += hop["evaluations"]

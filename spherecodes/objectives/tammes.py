@@ -38,21 +38,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import torch
 
-from ..validation.one_vs_rest import one_vs_rest
-from . import _maxmin
-from ._maxmin import (
-    basin_hop,
-    data_rng,
-    max_cosine_np,
-    max_cosine_torch,
-    polish_tammes,
-    polish_tammes_batch,
-    surrogate_stages,
-)
+from .._lazy import LazyModule
 from .base import Objective, Stage
 from .riesz import separation_scores
+
+# torch, the SLP machinery and the one-vs-rest solver load on first use: naming this objective (a catalog key,
+# a lookup) must not cost their ~1-2 s import
+torch = LazyModule("torch")
+_maxmin = LazyModule("spherecodes.objectives._maxmin")
+_one_vs_rest = LazyModule("spherecodes.validation.one_vs_rest")
 
 __all__ = ["Tammes", "tammes_scores", "hop_best"]
 
@@ -63,7 +58,7 @@ def tammes_scores(points: np.ndarray) -> dict[str, float]:
     """max_cosine, min_angle_deg, min_distance and one_vs_rest of one code (K, d), float64."""
     sep = separation_scores(points)
     return {"max_cosine": sep["max_cosine"], "min_angle_deg": sep["min_angle_deg"],
-            "min_distance": sep["min_distance"], "one_vs_rest": one_vs_rest(points)}
+            "min_distance": sep["min_distance"], "one_vs_rest": _one_vs_rest.one_vs_rest(points)}
 
 
 def hop_best(X: torch.Tensor, polish_one, value, *, trials: int, max_iter: int,
@@ -83,9 +78,9 @@ def hop_best(X: torch.Tensor, polish_one, value, *, trials: int, max_iter: int,
     if trials <= 0 or not values or not math.isfinite(min(values)):
         return out, info
     b = int(np.argmin(values))
-    W, info = basin_hop(out[b].numpy(), local=lambda Y, deadline=None: polish_one(Y, max_iter=max_iter,
+    W, info = _maxmin.basin_hop(out[b].numpy(), local=lambda Y, deadline=None: polish_one(Y, max_iter=max_iter,
                                                                                   deadline=deadline),
-                        value=value, trials=trials, rng=data_rng(out.numpy()), deadline=deadline,
+                        value=value, trials=trials, rng=_maxmin.data_rng(out.numpy()), deadline=deadline,
                         patience=patience, temperature=temperature * max(0.0, 1.0 - values[b]),
                         reinsertion=reinsertion)
     out[b] = torch.from_numpy(np.ascontiguousarray(W))
@@ -123,21 +118,22 @@ class Tammes(Objective):
     maximise = False
 
     def loss(self, X: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
-        return max_cosine_torch(X)
+        return _maxmin.max_cosine_torch(X)
 
     def score(self, points: np.ndarray, params: Mapping[str, Any]) -> dict[str, float]:
         return tammes_scores(points)
 
     def stages(self, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
-        return surrogate_stages(d, K, prefix="tammes-lse", first_spread=FIRST_SPREAD if d <= HOP_MAX_D else None)
+        return _maxmin.surrogate_stages(d, K, prefix="tammes-lse",
+                                        first_spread=FIRST_SPREAD if d <= HOP_MAX_D else None)
 
     def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
                deadline: float | None = None):
         # SLP iterations are LP solves: a few hundred are plenty (near the end each one squares the error)
-        out, info = polish_tammes_batch(X, max_iter=min(max_iter, 400), deadline=deadline)
+        out, info = _maxmin.polish_tammes_batch(X, max_iter=min(max_iter, 400), deadline=deadline)
         if "penalty_probes" not in info:
             extended = X.shape[2] <= HOP_MAX_D
-            out, hop = hop_best(out, polish_tammes, max_cosine_np,
+            out, hop = hop_best(out, _maxmin.polish_tammes, _maxmin.max_cosine_np,
                                 trials=HOP_TRIALS if extended else _maxmin.MBH_TRIALS,
                                 patience=HOP_PATIENCE if extended else None,
                                 temperature=HOP_TEMPERATURE if extended else 0.0, reinsertion=extended,
