@@ -18,7 +18,8 @@ from _common import print_table, write_csv
 
 from spherecodes.solvers import solve
 
-CASES = [(3, 7), (3, 8), (3, 10), (3, 12), (3, 14), (4, 10), (4, 12), (4, 16)]
+# (8, 24) is left out: over 6 minutes per solver on this machine
+CASES = [(3, 7), (3, 8), (3, 10), (3, 12), (3, 14), (4, 10), (4, 12), (4, 16), (5, 12), (5, 16), (8, 20)]
 
 
 def main() -> None:
