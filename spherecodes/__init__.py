@@ -9,9 +9,9 @@ The public names are imported on first use (PEP 562), so that ``import spherecod
 command line start quickly: torch, numba and cvxpy load only when a solver, kernel or bound runs.
 """
 
-import importlib
 import logging
 
+from ._lazy import lazy_attributes
 from ._version import __version__
 from .code import Code
 from .errors import InvalidParameterError, SpherecodesError
@@ -32,13 +32,4 @@ _LAZY = {
 __all__ = ["__version__", "Code", "SpherecodesError", "InvalidParameterError", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value  # later accesses skip this hook
-        return value
-    raise AttributeError(f"module 'spherecodes' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

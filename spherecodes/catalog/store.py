@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from .._fileio import fsync_dir as _fsync_dir
+from .._fileio import fsync_file as _fsync_file
 from ..code import Code
 from ..errors import CatalogError, InvalidParameterError
 from ..keys import make_key, parse_key
@@ -466,28 +468,6 @@ def _heap_check(path: Path) -> str:
             _HEAP_CHECKED.clear()
         _HEAP_CHECKED[ident] = problem
     return problem
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; not possible on every platform (e.g. Windows), hence the guard."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_header(f, *, created: str | None = None) -> None:

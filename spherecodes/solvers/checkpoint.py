@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from .._fileio import fsync_dir as _fsync_dir
 from ..errors import InvalidParameterError
 
 __all__ = [
@@ -273,20 +274,6 @@ def _dumps(value: Any) -> str:
     # floats are written with repr, which reads back bit-identically; NaN/inf as the JSON extensions
     # NaN/Infinity that Python's json reads back (scores of degenerate codes can be inf)
     return json.dumps(value, sort_keys=True, default=_json_default, allow_nan=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; some platforms cannot open a directory, hence the guard."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _temp_name(path: Path) -> Path:

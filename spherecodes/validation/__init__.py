@@ -7,7 +7,7 @@ The public names are imported on first use (PEP 562), so that importing one subm
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 #: public name -> submodule that defines it
 _LAZY = {
@@ -41,13 +41,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value  # later accesses skip this hook
-        return value
-    raise AttributeError(f"module 'spherecodes.validation' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -12,6 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
+from _helpers import plain_energy_scores
 
 import spherecodes
 from spherecodes.catalog import Catalog, PutResult, ReadOnlyCatalogError, nearest_keys, store_code
@@ -30,9 +31,7 @@ class FakeEnergy(Objective):
     maximise = False
 
     def score(self, points, params):
-        iu = np.triu_indices(points.shape[0], 1)
-        r = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)[iu]
-        return {"energy": float(np.sum(r ** -float(params["s"]))), "min_distance": float(r.min())}
+        return plain_energy_scores(points, params["s"])
 
     def validate_size(self, d, K, params):
         if K < 2:

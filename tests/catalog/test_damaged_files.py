@@ -16,6 +16,7 @@ import struct
 import h5py
 import numpy as np
 import pytest
+from _helpers import plain_energy_scores
 
 from spherecodes.catalog import Catalog
 from spherecodes.catalog import format as fmt
@@ -36,9 +37,7 @@ class DamageEnergy(Objective):
     maximise = False
 
     def score(self, points, params):
-        iu = np.triu_indices(points.shape[0], 1)
-        r = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)[iu]
-        return {"energy": float(np.sum(r ** -float(params["s"]))), "min_distance": float(r.min())}
+        return plain_energy_scores(points, params["s"])
 
 
 @pytest.fixture(autouse=True)
