@@ -1,10 +1,14 @@
-"""Tammes problem on S^2: default ``generate("tammes", 3, N)`` vs the best-known minimum angles, N = 2..60.
+"""Tammes problem on S^2: default ``generate("tammes", 3, N)`` vs the best-known minimum angles, N = 2..60 (..130).
 
 Prints N, best known (degrees), found, difference, seconds, whether an exact construction was returned,
 and the totals (how many N are within 1e-6 degrees, total time); writes bench/results/tammes.csv.
-Reference: /work/shared/reference/tammes_s2.csv (Sloane's tables; see its source column).
+Reference: the bundled table ``known_table("tammes_s2")``: /work/shared/reference/tammes_s2.csv (Sloane's
+tables, N <= 60; see its source column) extended with putative-optimum chords for N = 61..130.
 
     python bench/tammes.py [--nmin 2] [--nmax 60] [--seed 0] [--restarts R] [--rounds R] [--no-constructions]
+                           [--only 49,57] [--store CATALOG.h5]
+
+``--store`` puts every code found into that catalog (it keeps the better code of a key).
 
 The seed of N is ``seed + N`` (reproducible); restarts/rounds default to the library defaults.
 """
@@ -15,9 +19,10 @@ import argparse
 import time
 
 import torch
-from _common import print_table, read_csv, shared_reference, write_csv
+from _common import print_table, write_csv
 
 import spherecodes
+from spherecodes.validation.known import known_table
 
 TOL_DEG = 1e-6
 
@@ -33,9 +38,11 @@ def main() -> None:
     ap.add_argument("--no-constructions", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="tammes.csv")
+    ap.add_argument("--store", default=None, help="catalog file to put the codes in (keeps the better per key)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    ref = {int(r["N"]): float(r["min_angle_deg"]) for r in read_csv(shared_reference("tammes_s2.csv"))}
+    ref = {int(r["N"]): float(r["min_angle_deg"]) for r in known_table("tammes_s2")}
+    store = spherecodes.Catalog(args.store) if args.store else None
     Ns = [int(n) for n in args.only.split(",")] if args.only else range(args.nmin, args.nmax + 1)
     rows = []
     for N in Ns:
@@ -45,6 +52,8 @@ def main() -> None:
         code = spherecodes.generate("tammes", 3, N, seed=args.seed + N, restarts=args.restarts, rounds=args.rounds,
                                     use_constructions=not args.no_constructions, catalog=False)
         dt = time.perf_counter() - t0
+        if store is not None:
+            store.put(code)
         found = code.scores["min_angle_deg"]
         rows.append({"N": N, "best_known_deg": ref[N], "found_deg": found, "diff_deg": found - ref[N],
                      "ok": abs(found - ref[N]) <= TOL_DEG, "seconds": round(dt, 2),

@@ -148,6 +148,14 @@ class Objective:
         """Losses of the fast first phase, in order; the default is the objective's loss alone."""
         return [Stage("main", lambda X: self.loss(X, params))]
 
+    def first_round_size(self, d: int, K: int, restarts: int) -> int:
+        """How many random starts round 0 of the search draws; the pool keeps the best ``restarts`` of them.
+
+        The default is ``restarts``. Objectives whose local optima are many and cheap to reach (Tammes in low
+        dimension) draw more, because there the random starts, not the perturbation rounds, find the best basins.
+        """
+        return restarts
+
     def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
                deadline: float | None = None):
         """Float64 refinement of a batch X (B, K, d) to a tight local optimum.

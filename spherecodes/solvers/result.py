@@ -28,7 +28,10 @@ class SolveResult:
         Primary score of every local optimisation run, in the order they ran
         (round 0 = the random restarts, then the perturbation rounds).
     restarts : int
-        Random restarts of round 0.
+        Restarts kept in the search's pool (the batch of every perturbation round).
+    first_round_starts : int
+        Random starts of round 0 (``restarts`` unless the objective draws more,
+        :meth:`~spherecodes.objectives.base.Objective.first_round_size`); 0 in results made before it existed.
     rounds : int
         Perturbation (basin-hopping) rounds run after round 0.
     iterations : int
@@ -66,13 +69,16 @@ class SolveResult:
     dtype: str
     history: list = field(default_factory=list)
     loss_history: list = field(default_factory=list)
+    first_round_starts: int = 0
 
     @property
     def success_rate(self) -> float:
         """Fraction of round-0 restarts whose primary score equals the best to 1e-9 relative."""
-        r0 = self.restart_scores[: self.restarts]
+        r0 = self.restart_scores[: max(self.restarts, self.first_round_starts)]
         best = self.scores_primary
-        return float(np.mean(np.abs(r0 - best) <= 1e-9 * max(abs(best), 1e-300)))
+        with np.errstate(invalid="ignore"):  # inf - inf (e.g. every log det -inf): equal scores still count
+            same = (r0 == best) | (np.abs(r0 - best) <= 1e-9 * max(abs(best), 1e-300))
+        return float(np.mean(same))
 
     @property
     def scores_primary(self) -> float:

@@ -1,11 +1,12 @@
 """The global search: batched random restarts, a float64 polish, then basin hopping.
 
 Round 0 optimises ``restarts`` random configurations at once (first phase in the
-requested dtype, then a float64 polish). Each later round perturbs the best distinct
-local optima found so far — half of the children jitter every point by a tangent
-Gaussian of a random scale, the other half re-insert one to three points at random
-positions — and optimises them as a new batch. The search stops after ``patience``
-rounds without improvement, after ``rounds`` rounds, or when the time budget is spent.
+requested dtype, then a float64 polish); an objective may draw more starts there
+(``Objective.first_round_size``: Tammes in low dimension), and the pool keeps the best
+``restarts``. Each later round perturbs the best distinct local optima found so far — half
+of the children jitter every point by a tangent Gaussian of a random scale, the other half
+re-insert one to three points at random positions — and optimises them as a new batch. The
+search stops after ``patience`` rounds without improvement, after ``rounds`` rounds, or when the time budget is spent.
 
 With ``checkpoint=PATH`` the state at the round boundaries (pool, scores, best code, random
 generator) is saved to PATH (:mod:`spherecodes.solvers.checkpoint`), SIGINT / SIGTERM stop the
@@ -296,8 +297,9 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
         raise InvalidParameterError("seed", seed, "seed must be below 2**63")
     dev = resolve_device(device)
     first_dtype = resolve_dtype(dtype, dev)
-    check_memory(obj.memory_bytes(B, K, d, 8), dev, what=f"{objective} with K={K}, d={d}, {B} restarts",
-                 restarts=B)
+    n_first = max(B, int(obj.first_round_size(d, K, B)))
+    check_memory(obj.memory_bytes(n_first, K, d, 8), dev, what=f"{objective} with K={K}, d={d}, {B} restarts"
+                 + (f" ({n_first} random starts in round 0)" if n_first > B else ""), restarts=B)
     identity = {"objective": obj.name, "params": params, "d": d, "K": K, "seed": seed, "restarts": B,
                 "max_iter": max_iter, "dtype": str(first_dtype).replace("torch.", ""), "device_type": dev.type,
                 "init_sha256": None if init_arr is None else hashlib.sha256(init_arr.tobytes()).hexdigest()}
@@ -397,8 +399,9 @@ class _Search:
         return out
 
     def round0(self, init_arr: np.ndarray | None) -> None:
-        """The random restarts (and the given starts)."""
-        X0 = random_points(self.B, self.K, self.d, self.gen)
+        """The random restarts (and the given starts); the pool keeps the best B."""
+        X0 = random_points(max(self.B, int(self.obj.first_round_size(self.d, self.K, self.B))), self.K, self.d,
+                           self.gen)
         if init_arr is not None:
             n = min(len(init_arr), self.B)
             X0[:n] = torch.from_numpy(_untangle(init_arr[:n], self.obj, self.params, self.seed, self.spacing))
@@ -406,6 +409,9 @@ class _Search:
         self.pool_points = self.local(X0, record=True)
         self.pool_scores = self.score_all(self.pool_points)
         self.restart_scores = [s[obj.primary] for s in self.pool_scores]
+        if len(self.pool_scores) > self.B:
+            keep = _ranked(obj, self.pool_scores)[: self.B]
+            self.pool_points, self.pool_scores = self.pool_points[keep], [self.pool_scores[i] for i in keep]
         best_idx = _best_index(obj, self.pool_scores)
         self.best_points, self.best_scores = self.pool_points[best_idx].copy(), self.pool_scores[best_idx]
         self.history = [{"round": 0, "time_s": self.elapsed(), "best": self.best_scores[obj.primary]}]
@@ -570,7 +576,8 @@ class _Search:
             params=self.params, stop_reason=stop, restart_scores=np.asarray(self.restart_scores, dtype=np.float64),
             restarts=self.B, rounds=self.done_rounds, iterations=self.iterations, evaluations=self.evaluations,
             time_s=self.elapsed(), phase_times=self.phase_times, seed=self.seed, device=str(self.dev),
-            dtype=str(self.first_dtype).replace("torch.", ""), history=self.history, loss_history=self.loss_history)
+            dtype=str(self.first_dtype).replace("torch.", ""), history=self.history, loss_history=self.loss_history,
+            first_round_starts=max(self.B, int(obj.first_round_size(self.d, self.K, self.B))))
 
 
 def _sort_key(obj, scores: dict) -> float:
