@@ -205,10 +205,10 @@ def generate_command(objective: str, d: int, K: int, params: dict[str, Any]) -> 
 
 
 def _nearby(catalogs: list[Catalog], key: str, d: int, K: int) -> tuple[list[str], list[str]]:
-    """(stored keys with the same objective[params], nearest (d, K) first; other param sets of the objective)."""
+    """(stored keys with the same objective[params], same d first then nearest (d, K); other param sets)."""
     prefix = key.split("/")[0]
     objective = prefix.split("[")[0]
-    same: dict[str, float] = {}
+    same: dict[str, tuple[bool, float]] = {}
     others: dict[str, int] = {}
     for cat in catalogs:
         try:
@@ -223,8 +223,9 @@ def _nearby(catalogs: list[Catalog], key: str, d: int, K: int) -> tuple[list[str
                     _, _, kd, kK = parse_key(k)
                 except InvalidParameterError:
                     continue
-                # distance in log-size: K=100 is as near to 50 as to 200
-                same[k] = abs(math.log(kd / d)) + abs(math.log(kK / K))
+                # the same dimension first (a code in another dimension is rarely a substitute), then distance in
+                # log-size: K=100 is as near to 50 as to 200
+                same[k] = (kd != d, abs(math.log(kd / d)) + abs(math.log(kK / K)))
             elif head.split("[")[0] == objective:
                 others[head] = others.get(head, 0) + 1
     nearest = sorted(same, key=lambda k: (same[k], k))[:MAX_NEARBY]

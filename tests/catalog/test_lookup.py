@@ -100,9 +100,9 @@ def test_miss_lists_nearest_keys_and_the_command(tmp_path):
     miss = info.value
     assert isinstance(miss, KeyError) and isinstance(miss, SpherecodesError)
     assert miss.key == key_of(3, 9)
-    # same objective and params only (the s=2 entry is not "nearby"), nearest first in
-    # |log(d'/d)| + |log(K'/K)|: K=10 (0.105) before K=8 (0.118), then d=5 (0.51), K=4 (0.81), K=40 (1.49)
-    assert miss.nearby == [key_of(3, 10), key_of(3, 8), key_of(5, 9), key_of(3, 4), key_of(3, 40)]
+    # same objective and params only (the s=2 entry is not "nearby"); the same d first, nearest first in
+    # |log(d'/d)| + |log(K'/K)|: K=10 (0.105) before K=8 (0.118), K=4 (0.81), K=40 (1.49), then d=5 (0.51)
+    assert miss.nearby == [key_of(3, 10), key_of(3, 8), key_of(3, 4), key_of(3, 40), key_of(5, 9)]
     assert key_of(3, 9, s=2.0) not in miss.nearby
     text = str(miss)
     assert "\n" not in text and key_of(3, 8) in text

@@ -282,3 +282,22 @@ def test_cli_generate_tammes_json():
         assert key in scores
     assert scores["max_cosine"] == pytest.approx(1.0 / math.sqrt(5.0), abs=1e-9)
     assert scores["one_vs_rest"] == pytest.approx(1.0 - 1.0 / math.sqrt(5.0), abs=1e-9)
+
+
+def test_first_round_draws_more_starts_in_low_dimension_and_keeps_restarts():
+    """Round 0 of a low-dimensional Tammes search draws FIRST_ROUND_FACTOR x restarts starts (capped by
+    FIRST_ROUND_MAX_PAIRS pair terms); the pool, the perturbation rounds and the result keep ``restarts``."""
+    from spherecodes.objectives import tammes
+
+    obj = get_objective("tammes")
+    assert obj.first_round_size(3, 20, 4) == 4 * tammes.FIRST_ROUND_FACTOR
+    assert obj.first_round_size(tammes.HOP_MAX_D + 1, 20, 4) == 4
+    big = int(math.isqrt(tammes.FIRST_ROUND_MAX_PAIRS)) + 1  # K^2 above the cap: no oversampling left
+    assert obj.first_round_size(3, big, 4) == 4
+    assert get_objective("riesz").first_round_size(3, 20, 4) == 4
+    res = solve("tammes", 3, 9, restarts=2, rounds=0, seed=5)
+    assert res.restarts == 2
+    assert len(res.restart_scores) == res.first_round_starts == 2 * tammes.FIRST_ROUND_FACTOR
+    assert 0.0 < res.success_rate <= 1.0
+    # the code returned is the best of all the round-0 starts
+    assert res.scores["max_cosine"] == pytest.approx(float(np.min(res.restart_scores)), abs=1e-15)

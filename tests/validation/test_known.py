@@ -8,6 +8,8 @@ spherecodes.validation.bounds (a best-known value can never beat a valid bound).
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import math
 from importlib import resources
@@ -21,7 +23,9 @@ from scipy.optimize import nnls
 from spherecodes.errors import InvalidParameterError, UnknownNameError
 from spherecodes.validation.bounds import fejes_toth_bound, levenshtein_max_cosine_bound, rankin_bound
 from spherecodes.validation.known import (
+    CHORD_TABLE_TOL,
     KNOWN_TABLES,
+    TAMMES_S2_MAX_K,
     KnownValue,
     known_optimum,
     known_table,
@@ -118,7 +122,15 @@ def test_tables_ship_in_the_package_and_match_the_reference():
         assert all(r["source"].strip() for r in rows)
         shipped = resources.files("spherecodes").joinpath("data", fname).read_text(encoding="utf-8")
         ref = REFERENCE / fname.removeprefix("known_").replace("universal_optima", "universally_optimal")
-        if Path(ref).exists():
+        if not Path(ref).exists():
+            continue
+        if name == "tammes_s2":
+            # the bundled table extends the reference: the same rows and columns, then chord-only rows K > 60
+            # and a value_from column saying which column gives the value
+            ref_rows = list(csv.DictReader(io.StringIO(Path(ref).read_text(encoding="utf-8"))))
+            assert [{k: r[k] for k in ref_rows[0]} for r in rows[: len(ref_rows)]] == ref_rows
+            assert all(r["value_from"] in ("min_angle_deg", "cos_min_angle_hp", "min_chord") for r in rows)
+        else:
             assert shipped == Path(ref).read_text(encoding="utf-8"), fname
     with pytest.raises(UnknownNameError):
         known_table("kissing")
@@ -214,7 +226,7 @@ def test_tammes_table_columns_are_consistent():
 
 
 def test_tammes_known_values_respect_every_lower_bound():
-    for N in range(3, 61):
+    for N in range(3, TAMMES_S2_MAX_K + 1):
         kv = known_optimum("tammes", 3, N)
         slack = kv.abs_tol + 1e-12
         assert kv.value >= rankin_bound(3, N) - slack
@@ -235,7 +247,22 @@ def test_tammes_closed_forms_and_statuses():
     assert kv.status == "best_known" and kv.value == 0.5
     assert known_optimum("tammes", 24, 196560).status == "proven_optimal"
     assert known_optimum("tammes", 5, 40) is None  # the table prints only a bound
-    assert known_optimum("tammes", 3, 61) is None
+    assert known_optimum("tammes", 3, 61).status == "best_known"
+    assert known_optimum("tammes", 3, TAMMES_S2_MAX_K + 1) is None
+
+
+def test_tammes_chord_rows_take_the_chord_and_decrease_with_n():
+    """K = 61..130 come as chords: the value is 1 - chord^2/2 with CHORD_TABLE_TOL, and the angles fall with K."""
+    rows = [r for r in known_table("tammes_s2") if r["value_from"] == "min_chord"]
+    assert [int(r["N"]) for r in rows] == list(range(61, TAMMES_S2_MAX_K + 1))
+    previous = -1.0
+    for row in rows:
+        kv = known_optimum("tammes", 3, int(row["N"]))
+        chord = float(row["min_chord"])
+        assert kv.value == 1.0 - chord * chord / 2.0 and kv.abs_tol == CHORD_TABLE_TOL
+        # a best code with one more point cannot have a larger minimum angle (drop a point): non-decreasing cosine
+        assert kv.value >= previous - CHORD_TABLE_TOL, row["N"]
+        previous = kv.value
 
 
 # ----------------------------------------------------------------------------- softmax codes, MGD
