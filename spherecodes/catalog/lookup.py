@@ -1,7 +1,8 @@
 """`lookup`: the catalog-first way to get a code.
 
 Order of search: the user's catalog (or the one passed in), then the built-in catalog shipped
-with the package (skipped when absent). A miss raises :class:`LookupMiss`, whose message lists
+with the package (skipped when absent); when both hold the key, the better code is returned (ties: the
+first). A miss raises :class:`LookupMiss`, whose message lists
 the nearest stored sizes for the same objective and parameters and the exact command that
 makes the missing code; ``compute=True`` makes it instead (``spherecodes.generate``) and stores
 it in the user's catalog.
@@ -33,6 +34,10 @@ from .store import Catalog, _as_size
 __all__ = ["lookup", "LookupMiss", "default_catalogs", "find_stored", "store_code", "generate_command"]
 
 logger = logging.getLogger(__name__)
+
+#: Two catalogs' codes for one key whose primary scores agree to this relative margin are a tie (the first
+#: catalog's code is returned): rounding differences between equivalent codes do not pick the catalog.
+CATALOG_TIE_RTOL = 1e-12
 
 #: How many nearby keys a miss message lists.
 MAX_NEARBY = 5
@@ -117,9 +122,14 @@ def default_catalogs(catalog: "Catalog | str | os.PathLike[str] | None" = None) 
 
 
 def _search(key: str, catalog: Any) -> tuple[Code | None, list[Catalog], list[str]]:
-    """(first readable stored code or None, catalogs opened, damaged-entry notes)."""
+    """(best readable stored code or None, catalogs opened, damaged-entry notes).
+
+    Every catalog is read: a code the user stored earlier (say from a search cut short by a time budget) must not
+    hide a better one shipped in the built-in catalog. Ties keep the earlier catalog's code.
+    """
     opened: list[Catalog] = []
     damaged: list[str] = []
+    best: Code | None = None
     for cat in _iter_catalogs(catalog):
         opened.append(cat)
         try:
@@ -128,14 +138,17 @@ def _search(key: str, catalog: Any) -> tuple[Code | None, list[Catalog], list[st
             logger.warning("skipping a damaged entry: %s", exc)
             damaged.append(f"{cat.path}")
             continue
-        if code is not None:
-            logger.debug("%s: hit in %s", key, cat.path)
-            return code, opened, damaged
-    return None, opened, damaged
+        if code is None:
+            continue
+        logger.debug("%s: hit in %s", key, cat.path)
+        if best is None or _registry().get_objective(code.objective).better(code.scores, best.scores,
+                                                                            rtol=CATALOG_TIE_RTOL):
+            best = code
+    return best, opened, damaged
 
 
 def find_stored(key: str, catalog: "Catalog | str | os.PathLike[str] | None" = None) -> Code | None:
-    """The first readable stored code for a canonical ``key`` in :func:`default_catalogs`, or None.
+    """The best readable stored code for a canonical ``key`` in :func:`default_catalogs`, or None.
 
     Entries that fail their SHA-256 check or cannot be read are logged (warning) and skipped, so a
     damaged entry in the user catalog falls through to the built-in catalog (or to a recomputation).

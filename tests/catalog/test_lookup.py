@@ -11,6 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from _helpers import random_rotation
 
 from spherecodes.catalog import Catalog, LookupMiss, default_catalogs, find_stored, lookup
 from spherecodes.catalog.locations import builtin_catalog_path, user_catalog_path
@@ -36,6 +37,10 @@ def riesz_code(d, K, seed=0, **params):
     x = np.random.default_rng(seed).standard_normal((K, d))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return Code(points=x, objective="riesz", params=params)
+
+
+def energy_of(code):
+    return RIESZ.score(code.points, RIESZ.normalise_params(**code.params))["energy"]
 
 
 def key_of(d, K, **params):
@@ -83,7 +88,10 @@ def test_lookup_order_user_then_builtin(tmp_path):
     user_version = riesz_code(3, 6, seed=4)
     Catalog(tmp_path / "user.h5").put(user_version)
     assert np.array_equal(lookup("riesz", 3, 5).points, only_builtin.points)
-    assert np.array_equal(lookup("riesz", 3, 6).points, user_version.points)
+    # both hold K=6: the better code wins, wherever it is stored
+    better, worse = sorted([user_version, in_both_builtin], key=energy_of)
+    assert energy_of(better) < energy_of(worse)
+    assert np.array_equal(lookup("riesz", 3, 6).points, better.points)
     # an explicit catalog replaces the user one; the built-in one is still searched
     other = Catalog(tmp_path / "other.h5")
     assert np.array_equal(lookup("riesz", 3, 6, catalog=other).points, in_both_builtin.points)
@@ -217,19 +225,29 @@ def test_a_miss_names_the_damaged_entry(tmp_path):
     assert "damaged" in str(info.value) and "catalog verify" in str(info.value)
 
 
-def test_a_hit_in_the_first_catalog_does_not_open_the_builtin(tmp_path, monkeypatch):
-    Catalog(tmp_path / "user.h5").put(riesz_code(3, 5, seed=1))
-    (tmp_path / "builtin.h5").write_text("not hdf5")  # opening it would log a warning and skip it
-    opened = []
-    real_init = Catalog.__init__
+def test_a_stored_worse_code_does_not_hide_a_better_builtin_one(tmp_path):
+    """The user's catalog keeps what generate found earlier (maybe under a time budget); a better code in the
+    built-in catalog is still what lookup and generate return, and ties keep the user's code."""
+    import spherecodes
 
-    def spy(self, path, *args, **kwargs):
-        opened.append(Path(path).name)
-        real_init(self, path, *args, **kwargs)
+    stale = riesz_code(3, 7, seed=1)
+    Catalog(tmp_path / "user.h5").put(stale)
+    shipped = spherecodes.generate("riesz", 3, 7, seed=0, restarts=2, rounds=0, catalog=False)
+    assert energy_of(shipped) < energy_of(stale)
+    Catalog(tmp_path / "builtin.h5").put(shipped)
+    assert np.array_equal(lookup("riesz", 3, 7).points, shipped.points)
+    assert np.array_equal(spherecodes.generate("riesz", 3, 7, seed=5).points, shipped.points)
+    # equal scores up to rounding (a rotated copy): the first catalog's code
+    twin = Code(points=shipped.points @ random_rotation(3, seed=2).T, objective="riesz")
+    assert Catalog(tmp_path / "user.h5").put(twin).action == "replaced"
+    assert np.array_equal(lookup("riesz", 3, 7).points, twin.points)
 
-    monkeypatch.setattr(Catalog, "__init__", spy)
-    lookup("riesz", 3, 5)
-    assert opened == ["user.h5"]
+
+def test_a_broken_builtin_catalog_does_not_stop_a_user_hit(tmp_path):
+    user_code = riesz_code(3, 5, seed=1)
+    Catalog(tmp_path / "user.h5").put(user_code)
+    (tmp_path / "builtin.h5").write_text("not hdf5")  # opening it logs a warning and skips it
+    assert np.array_equal(lookup("riesz", 3, 5).points, user_code.points)
     assert [c.path.name for c in default_catalogs()] == ["user.h5"]  # the broken built-in one is skipped
 
 
