@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,7 +293,13 @@ class Code:
                 points = np.load(path, allow_pickle=False)
             else:
                 text = path.read_text().replace(",", " ")
-                points = np.loadtxt(text.splitlines(), ndmin=2)
+                with warnings.catch_warnings():
+                    # an empty file: numpy warns, then as_points below says what is wrong (no points)
+                    warnings.simplefilter("ignore", UserWarning)
+                    points = np.loadtxt(text.splitlines(), ndmin=2)
+                if points.size == 0:
+                    raise InvalidParameterError("path", str(path), "the file holds no points (write one point per "
+                                                "row, d numbers separated by spaces or commas)")
         except InvalidParameterError:
             raise
         except Exception as exc:  # unreadable file: say which and why

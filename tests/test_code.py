@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -70,3 +72,13 @@ def test_missing_and_bad_files(tmp_path):
         Code.load(tmp_path / "bad.npy")
     with pytest.raises(InvalidParameterError, match=".npz"):
         _code().save(tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
+def test_load_empty_text_file_says_it_holds_no_points(tmp_path, text):
+    path = tmp_path / "empty.txt"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "input contained no data" must not leak out of the library
+        with pytest.raises(InvalidParameterError, match="holds no points"):
+            Code.load(path)
