@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spherecodes.objectives import Objective, Param
+
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 
@@ -37,3 +39,17 @@ def plain_energy_scores(points: np.ndarray, s: float) -> dict[str, float]:
     iu = np.triu_indices(points.shape[0], 1)
     r = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)[iu]
     return {"energy": float(np.sum(r ** -float(s))), "min_distance": float(r.min())}
+
+
+class PlainEnergy(Objective):
+    """Riesz-like test objective scored by :func:`plain_energy_scores` (fast, no JIT); subclasses set ``name``.
+
+    Catalog tests register their own subclass, each under its own name, so that tests never share a key space.
+    """
+
+    params = (Param("s", 1.0, float),)
+    primary = "energy"
+    maximise = False
+
+    def score(self, points, params):
+        return plain_energy_scores(points, params["s"])

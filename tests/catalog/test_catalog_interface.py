@@ -12,26 +12,18 @@ import shutil
 
 import numpy as np
 import pytest
-from _helpers import plain_energy_scores
+from _helpers import PlainEnergy
 
 import spherecodes
 from spherecodes.catalog import Catalog, PutResult, ReadOnlyCatalogError, nearest_keys, store_code
 from spherecodes.code import Code
 from spherecodes.errors import CatalogError, InvalidParameterError, UnknownNameError
 from spherecodes.keys import make_key
-from spherecodes.objectives import OBJECTIVES, Objective, Param, register
+from spherecodes.objectives import OBJECTIVES, register
 
 
-class FakeEnergy(Objective):
-    """Riesz-like test objective in plain numpy: energy = sum_{i<j} |x_i - x_j|^-s (unordered pairs)."""
-
+class FakeEnergy(PlainEnergy):
     name = "catalog_iface_energy"
-    params = (Param("s", 1.0, float),)
-    primary = "energy"
-    maximise = False
-
-    def score(self, points, params):
-        return plain_energy_scores(points, params["s"])
 
     def validate_size(self, d, K, params):
         if K < 2:

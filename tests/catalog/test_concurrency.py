@@ -20,26 +20,17 @@ import time
 import h5py
 import numpy as np
 import pytest
+from _helpers import PlainEnergy
 
 from spherecodes.catalog import Catalog
 from spherecodes.code import Code
-from spherecodes.objectives import OBJECTIVES, Objective, Param, register
+from spherecodes.objectives import OBJECTIVES, register
 
 FORK = mp.get_context("fork")
 
 
-class FakeEnergy(Objective):
-    """Test objective in plain numpy: energy = sum_{i<j} |x_i - x_j|^-s over unordered pairs."""
-
+class FakeEnergy(PlainEnergy):
     name = "catalog_test_energy"
-    params = (Param("s", 1.0, float),)
-    primary = "energy"
-    maximise = False
-
-    def score(self, points, params):
-        iu = np.triu_indices(points.shape[0], 1)
-        r = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)[iu]
-        return {"energy": float(np.sum(r ** -float(params["s"])))}
 
 
 @pytest.fixture(autouse=True)

@@ -16,28 +16,20 @@ import struct
 import h5py
 import numpy as np
 import pytest
-from _helpers import plain_energy_scores
+from _helpers import PlainEnergy
 
 from spherecodes.catalog import Catalog
 from spherecodes.catalog import format as fmt
 from spherecodes.code import Code
 from spherecodes.errors import CatalogError
-from spherecodes.objectives import OBJECTIVES, Objective, Param, register
+from spherecodes.objectives import OBJECTIVES, register
 
 #: Flipped offsets per sweep: spread evenly over the whole file.
 N_OFFSETS = 150
 
 
-class DamageEnergy(Objective):
-    """Riesz-like test objective in plain numpy (no JIT): fast to score in every test."""
-
+class DamageEnergy(PlainEnergy):
     name = "catalog_damage_energy"
-    params = (Param("s", 1.0, float),)
-    primary = "energy"
-    maximise = False
-
-    def score(self, points, params):
-        return plain_energy_scores(points, params["s"])
 
 
 @pytest.fixture(autouse=True)
