@@ -41,6 +41,13 @@ def plain_energy_scores(points: np.ndarray, s: float) -> dict[str, float]:
     return {"energy": float(np.sum(r ** -float(s))), "min_distance": float(r.min())}
 
 
+def plain_max_cosine(points: np.ndarray) -> float:
+    """Largest inner product of two distinct rows of a unit-row array (K, d), plain numpy (a Tammes reference)."""
+    G = points @ points.T
+    np.fill_diagonal(G, -np.inf)
+    return float(G.max())
+
+
 class PlainEnergy(Objective):
     """Riesz-like test objective scored by :func:`plain_energy_scores` (fast, no JIT); subclasses set ``name``.
 

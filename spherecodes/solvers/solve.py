@@ -324,6 +324,8 @@ class _Search:
         self.dev, self.first_dtype, self.max_iter = dev, first_dtype, max_iter
         self.n_rounds, self.patience, self.time_budget = n_rounds, patience, time_budget
         self.progress, self.path, self.identity, self.t_start = progress, path, identity, t_start
+        # random starts of round 0 (the objective may draw more than the pool keeps)
+        self.n_first = max(B, int(obj.first_round_size(d, K, B)))
         self.prior_elapsed = 0.0
         self.deadline = None if time_budget is None else t_start + time_budget
         self.gen = torch.Generator().manual_seed(seed)
@@ -400,8 +402,7 @@ class _Search:
 
     def round0(self, init_arr: np.ndarray | None) -> None:
         """The random restarts (and the given starts); the pool keeps the best B."""
-        X0 = random_points(max(self.B, int(self.obj.first_round_size(self.d, self.K, self.B))), self.K, self.d,
-                           self.gen)
+        X0 = random_points(self.n_first, self.K, self.d, self.gen)
         if init_arr is not None:
             n = min(len(init_arr), self.B)
             X0[:n] = torch.from_numpy(_untangle(init_arr[:n], self.obj, self.params, self.seed, self.spacing))
@@ -577,7 +578,7 @@ class _Search:
             restarts=self.B, rounds=self.done_rounds, iterations=self.iterations, evaluations=self.evaluations,
             time_s=self.elapsed(), phase_times=self.phase_times, seed=self.seed, device=str(self.dev),
             dtype=str(self.first_dtype).replace("torch.", ""), history=self.history, loss_history=self.loss_history,
-            first_round_starts=max(self.B, int(obj.first_round_size(self.d, self.K, self.B))))
+            first_round_starts=self.n_first)
 
 
 def _sort_key(obj, scores: dict) -> float:

@@ -65,6 +65,14 @@ __all__ = [
 PROVEN = "proven_optimal"
 BEST_KNOWN = "best_known"
 
+#: largest K of the bundled Tammes table on S^2 (Sloane's angles to K = 60, putative-optimum chords to 130)
+TAMMES_S2_MAX_K = 130
+
+#: agreement in cosine of a chord-only row (K > 60) with the exact local optimum it describes: the chords are
+#: numerical optima printed to ~16 digits; on K <= 60, where the same source can be compared with our polished
+#: best-known codes, 1 - chord^2 / 2 is within 9.5e-10 of their max cosine
+CHORD_TABLE_TOL = 2e-9
+
 KNOWN_TABLES = {
     "thomson_s2": "known_thomson_s2.csv",
     "tammes_s2": "known_tammes_s2.csv",
@@ -331,15 +339,6 @@ def _tammes_known(d: int, K: int) -> KnownValue | None:
         return KnownValue(value, "max_cosine", PROVEN if proven else BEST_KNOWN,
                           f"{row['source']} (bundled known_codes_d4_d5.csv)", 0.0, row["name"])
     return None
-
-
-#: largest K of the bundled Tammes table on S^2 (Sloane's angles to K = 60, putative-optimum chords to 130)
-TAMMES_S2_MAX_K = 130
-
-#: agreement in cosine of a chord-only row (K > 60) with the exact local optimum it describes: the chords are
-#: numerical optima printed to ~16 digits; on K <= 60, where the same source can be compared with our polished
-#: best-known codes, 1 - chord^2 / 2 is within 9.5e-10 of their max cosine
-CHORD_TABLE_TOL = 2e-9
 
 
 def _tammes_row_value(row: dict[str, str]) -> KnownValue:

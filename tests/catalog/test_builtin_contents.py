@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import plain_energy_scores, plain_max_cosine
 
 from spherecodes.catalog import Catalog
 from spherecodes.validation.known import PROVEN, known_optimum
@@ -32,22 +33,15 @@ def _shipped_catalog() -> Catalog:
     return Catalog(path, "r")
 
 
-def _max_cosine(P: np.ndarray) -> float:
-    G = P @ P.T
-    np.fill_diagonal(G, -np.inf)
-    return float(G.max())
-
-
 def _coulomb_energy(P: np.ndarray) -> float:
-    i, j = np.triu_indices(P.shape[0], 1)
-    return float(np.sum(1.0 / np.linalg.norm(P[i] - P[j], axis=1)))
+    return plain_energy_scores(P, 1.0)["energy"]
 
 
 def _checked_entries():
     cat = _shipped_catalog()
     for key in cat.keys():
         if key.startswith("tammes[]/"):
-            yield cat, key, "max_cosine", _max_cosine
+            yield cat, key, "max_cosine", plain_max_cosine
         elif key.startswith("riesz[half_space=false,metric=euclidean,s=1]/"):
             yield cat, key, "energy", _coulomb_energy
 

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import plain_max_cosine as max_cosine
 from _helpers import random_code, reference_rows
 from scipy.optimize import nnls
 
@@ -98,12 +99,6 @@ def e8_roots() -> np.ndarray:
         if np.sum(signs < 0) % 2 == 0:
             pts.append(0.5 * signs)
     return unit(pts)
-
-
-def max_cosine(X: np.ndarray) -> float:
-    G = X @ X.T
-    np.fill_diagonal(G, -np.inf)
-    return float(G.max())
 
 
 def energy(X: np.ndarray, s: float, metric: str = "euclidean", half_space: bool = False) -> float:

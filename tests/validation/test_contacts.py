@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import plain_max_cosine as max_cosine
 from _helpers import random_code, random_rotation
 
 from spherecodes.errors import InvalidParameterError
@@ -60,12 +61,6 @@ def square_antiprism(h: float | None = None) -> np.ndarray:
     bottom = [[r * math.cos(k * math.pi / 2 + math.pi / 4), r * math.sin(k * math.pi / 2 + math.pi / 4), -h]
               for k in range(4)]
     return np.array(top + bottom)
-
-
-def max_cosine(X: np.ndarray) -> float:
-    G = X @ X.T
-    np.fill_diagonal(G, -np.inf)
-    return float(G.max())
 
 
 # ----------------------------------------------------------------------------- contact graph

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _helpers import REFERENCE
+from _helpers import plain_max_cosine as max_cosine
 from scipy.optimize import nnls
 
 from spherecodes.errors import InvalidParameterError, UnknownNameError
@@ -83,12 +84,6 @@ def cell600() -> np.ndarray:
                 v[pos] = val
             pts.append(v)
     return unit(pts)
-
-
-def max_cosine(X: np.ndarray) -> float:
-    G = X @ X.T
-    np.fill_diagonal(G, -np.inf)
-    return float(G.max())
 
 
 def energy(X: np.ndarray, s: float, half_space: bool = False) -> float:
