@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
-import types
 from pathlib import Path
 
 import h5py
@@ -145,46 +143,36 @@ def test_bad_requests_raise_invalid_parameter():
         lookup("riesz", 3, 4, metric="manhattan")
 
 
-# ------------------------------------------------------------------ compute
-def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeypatch):
+# ------------------------------------------------------------------ compute (through the hook the api installs)
+@pytest.fixture
+def no_hook():
+    previous = lookup_mod.set_compute_hook(None)
+    yield
+    lookup_mod.set_compute_hook(previous)
+
+
+def test_compute_goes_through_the_installed_hook_and_stores_once(tmp_path, no_hook):
     calls = []
 
-    def fake_generate(objective, d, K, *, catalog, **params):
-        assert catalog is False  # lookup stores the result itself, once
+    def compute(objective, d, K, params):
         calls.append((objective, d, K, params))
-        return riesz_code(d, K, seed=11, **params)
+        return riesz_code(d, K, seed=3, **params)
 
-    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
-    made = lookup("riesz", 3, 11, compute=True, s=2)
-    assert calls == [("riesz", 3, 11, RIESZ.normalise_params(s=2))]
-    assert np.array_equal(made.points, riesz_code(3, 11, seed=11).points)
-    stored = Catalog(tmp_path / "user.h5", "r").get(key_of(3, 11, s=2))
+    lookup_mod.set_compute_hook(compute)
+    made = lookup("riesz", 3, 7, compute=True, s=2)
+    assert calls == [("riesz", 3, 7, RIESZ.normalise_params(s=2))]
+    stored = Catalog(tmp_path / "user.h5", "r").get(key_of(3, 7, s=2))
     assert np.array_equal(stored.points, made.points)
-    again = lookup("riesz", 3, 11, compute=True, s=2)
-    assert len(calls) == 1 and np.array_equal(again.points, made.points)
-    # with an explicit catalog the result goes there
-    lookup("riesz", 3, 12, compute=True, catalog=tmp_path / "mine.h5")
-    assert Catalog(tmp_path / "mine.h5", "r").get(key_of(3, 12)) is not None
-    assert Catalog(tmp_path / "user.h5", "r").get(key_of(3, 12)) is None
+    assert np.array_equal(lookup("riesz", 3, 7, compute=True, s=2).points, made.points) and len(calls) == 1
 
 
-def test_compute_with_a_read_only_catalog_returns_the_code(tmp_path, monkeypatch, caplog):
-    def fake_generate(objective, d, K, *, catalog, **params):
-        return riesz_code(d, K, seed=12, **params)
-
-    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
-    path = tmp_path / "user.h5"
-    Catalog(path).put(riesz_code(3, 5))
-    before = path.read_bytes()
-    os.chmod(path, 0o444)
-    try:
-        with caplog.at_level("WARNING", logger="spherecodes.catalog.lookup"):
-            made = lookup("riesz", 3, 13, compute=True)
-        assert np.array_equal(made.points, riesz_code(3, 13, seed=12).points)
-        assert path.read_bytes() == before
-        assert any("read-only" in r.getMessage() for r in caplog.records)
-    finally:
-        os.chmod(path, 0o644)
+def test_compute_without_a_hook_is_a_clear_error_and_a_hit_needs_none(tmp_path, no_hook):
+    with pytest.raises(CatalogError, match=r"storage only.*spherecodes\.lookup\(\.\.\., compute=True\)"):
+        lookup("riesz", 3, 7, compute=True)
+    Catalog(tmp_path / "user.h5").put(riesz_code(3, 7))
+    assert lookup("riesz", 3, 7, compute=True).K == 7
+    with pytest.raises(InvalidParameterError, match="compute"):
+        lookup_mod.set_compute_hook("generate")
 
 
 # ------------------------------------------------------------------ damaged entries
