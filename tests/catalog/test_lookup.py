@@ -1,9 +1,12 @@
-"""Tests of spherecodes.catalog.lookup and spherecodes.catalog.locations."""
+"""Tests of spherecodes.catalog.lookup, spherecodes.catalog.locations and spherecodes.catalog_compute (the
+lookup with compute on a miss)."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
+import types
 from pathlib import Path
 
 import h5py
@@ -11,6 +14,7 @@ import numpy as np
 import pytest
 from _helpers import random_rotation
 
+from spherecodes import catalog_compute
 from spherecodes.catalog import Catalog, LookupMiss, default_catalogs, find_stored, lookup
 from spherecodes.catalog.locations import builtin_catalog_path, user_catalog_path
 from spherecodes.code import Code
@@ -173,6 +177,56 @@ def test_compute_without_a_hook_is_a_clear_error_and_a_hit_needs_none(tmp_path, 
     assert lookup("riesz", 3, 7, compute=True).K == 7
     with pytest.raises(InvalidParameterError, match="compute"):
         lookup_mod.set_compute_hook("generate")
+
+
+# ------------------------------------------------------------------ compute with the hook of catalog_compute
+def test_importing_it_installs_the_hook_and_the_catalog_lookup_uses_it(tmp_path, monkeypatch):
+    assert lookup_mod._compute_hook is catalog_compute.compute_uncatalogued
+    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(
+        generate=lambda objective, d, K, *, catalog, **params: riesz_code(d, K, seed=4, **params)))
+    made = lookup("riesz", 3, 9, compute=True)
+    assert np.array_equal(made.points, riesz_code(3, 9, seed=4).points)
+
+
+def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_generate(objective, d, K, *, catalog, **params):
+        assert catalog is False  # lookup stores the result itself, once
+        calls.append((objective, d, K, params))
+        return riesz_code(d, K, seed=11, **params)
+
+    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
+    made = catalog_compute.lookup("riesz", 3, 11, compute=True, s=2)
+    assert calls == [("riesz", 3, 11, RIESZ.normalise_params(s=2))]
+    assert np.array_equal(made.points, riesz_code(3, 11, seed=11).points)
+    stored = Catalog(tmp_path / "user.h5", "r").get(key_of(3, 11, s=2))
+    assert np.array_equal(stored.points, made.points)
+    again = lookup("riesz", 3, 11, compute=True, s=2)
+    assert len(calls) == 1 and np.array_equal(again.points, made.points)
+    # with an explicit catalog the result goes there
+    lookup("riesz", 3, 12, compute=True, catalog=tmp_path / "mine.h5")
+    assert Catalog(tmp_path / "mine.h5", "r").get(key_of(3, 12)) is not None
+    assert Catalog(tmp_path / "user.h5", "r").get(key_of(3, 12)) is None
+
+
+def test_compute_with_a_read_only_catalog_returns_the_code(tmp_path, monkeypatch, caplog):
+    def fake_generate(objective, d, K, *, catalog, **params):
+        return riesz_code(d, K, seed=12, **params)
+
+    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
+    path = tmp_path / "user.h5"
+    Catalog(path).put(riesz_code(3, 5))
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    try:
+        with caplog.at_level("WARNING", logger="spherecodes.catalog.lookup"):
+            made = lookup("riesz", 3, 13, compute=True)
+        assert np.array_equal(made.points, riesz_code(3, 13, seed=12).points)
+        assert path.read_bytes() == before
+        assert any("read-only" in r.getMessage() for r in caplog.records)
+    finally:
+        os.chmod(path, 0o644)
 
 
 # ------------------------------------------------------------------ damaged entries
