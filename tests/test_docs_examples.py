@@ -106,11 +106,13 @@ def command_lines(text: str) -> list[list[str]]:
 
 
 # ------------------------------------------------------------------ the blocks themselves
+@pytest.mark.slow
 @pytest.mark.parametrize("block", _params("python"))
 def test_python_block_runs(block, catalogs):
     exec(compile(block.text, block.id, "exec"), {"__name__": "__docs_example__"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", _params("bash"))
 def test_bash_block_runs(block, catalogs):
     from click.testing import CliRunner

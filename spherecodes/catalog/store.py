@@ -270,6 +270,8 @@ class Catalog:
              pattern: str | None = None) -> list[EntryInfo]:
         """Entries matching all the given filters, sorted by objective/params, d, K.
 
+        Entries whose metadata cannot be read are left out (with a log warning); ``verify`` reports them.
+
         Parameters
         ----------
         objective : str, optional
@@ -279,7 +281,9 @@ class Catalog:
         pattern : str, optional
             Shell-style pattern on the key (:func:`fnmatch.fnmatchcase`), e.g. ``"riesz[*s=1]*"``.
 
-        Entries whose metadata cannot be read are left out (with a log warning); ``verify`` reports them.
+        Returns
+        -------
+        list of EntryInfo
         """
         out: list[EntryInfo] = []
         with self._open_read() as f:
