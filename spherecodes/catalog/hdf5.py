@@ -27,9 +27,10 @@ __all__ = ["H5_ERRORS", "hdf5_errors", "describe", "open_h5", "read_attrs", "att
 
 #: What h5py, libhdf5 and the decoders of our JSON attributes raise on damaged data. ``ArithmeticError``:
 #: overflow in a size computed from damaged header fields; ``IndexError``/``AttributeError``: h5py's
-#: Python layer meeting objects of an unexpected kind (a dataset where a group should be).
+#: Python layer meeting objects of an unexpected kind (a dataset where a group should be);
+#: ``MemoryError``: a damaged length that makes libhdf5 allocate a huge buffer.
 H5_ERRORS: tuple[type[BaseException], ...] = (OSError, KeyError, ValueError, TypeError, RuntimeError,
-                                               IndexError, AttributeError, ArithmeticError)
+                                               IndexError, AttributeError, ArithmeticError, MemoryError)
 
 
 def describe(exc: BaseException) -> str:
