@@ -31,7 +31,7 @@ from typing import Any
 from ..code import Code
 from ..errors import CatalogError, InvalidParameterError, SpherecodesError
 from ..keys import format_param
-from .keys import canonical_request, nearest_keys
+from .keys import _registry, canonical_request, nearest_keys
 from .locations import builtin_catalog_path, user_catalog_path
 from .store import Catalog
 
@@ -100,12 +100,6 @@ class LookupMiss(SpherecodesError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise wrap the message in quotes
         return self.args[0]
-
-
-def _registry():
-    from .. import objectives
-
-    return objectives
 
 
 def check_catalog_argument(catalog: Any) -> None:
