@@ -31,10 +31,6 @@ SHOWN_LANGS = ("text", "console")
 XFAIL = {
     "code.certificate.table()": "fixed on branch ux",  # a catalog hit's certificate is a plain mapping
     "spherecodes export 'riesz/d=3/K=12'": "fixed on branch ux",  # short keys do not parse yet
-    # cli/catalog.py still imports spherecodes.catalog.build, now spherecodes.catalog_build
-    "spherecodes catalog build --grid": "cli imports spherecodes.catalog_build at merge",
-    # spherecodes.lookup is still spherecodes.catalog.lookup, whose compute needs the hook of catalog_compute
-    'sc.lookup("riesz", d=3, K=5, s=2.0, compute=True)': "__init__ maps lookup to spherecodes.catalog_compute at merge",
 }
 FENCE = re.compile(r"^```(\S*)\s*$")
 
