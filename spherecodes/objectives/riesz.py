@@ -122,6 +122,9 @@ class Riesz(Objective):
     )
     primary = "energy"
     maximise = False
+    known_values = "riesz_energy"
+    bound_kinds = ("energy_lower", "estimate")
+    first_order = "energy_gradient"
 
     def loss(self, X: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
         """Log-sum-exp of the pair terms (s > 0) or their mean (s <= 0), (B, K, d) -> (B,).
@@ -150,12 +153,11 @@ class Riesz(Objective):
         Tiled: 40 point-sized (B, K, d) arrays (points, gradient, trial points, L-BFGS history)
         plus the work space of a one-row block; the tile grows to what the free memory allows.
         """
+        from ..kernels.memory import tiled_memory_bytes
         from ..kernels.tiled import TILE_BUFFERS
 
         if K < min(TILED_MIN_K.values()):
             return super().memory_bytes(B, K, d, itemsize)
-        from ..solvers.device import tiled_memory_bytes  # lazy: spherecodes.solvers imports the objectives
-
         return tiled_memory_bytes(B, K, d, itemsize, tile=1, buffers=2 * TILE_BUFFERS)
 
     def memory_hint(self, B: int, K: int, d: int) -> str:

@@ -12,7 +12,9 @@ from _helpers import random_code, random_rotation, reference_rows
 
 from spherecodes.constructions import construct_points
 from spherecodes.objectives import get_objective
-from spherecodes.objectives._maxmin import (
+from spherecodes.solvers import solve
+from spherecodes.solvers.lbfgs import riemannian_lbfgs
+from spherecodes.solvers.maxmin import (
     basin_hop,
     contact_counts,
     largest_hole,
@@ -26,10 +28,10 @@ from spherecodes.objectives._maxmin import (
     spread_exponents,
     surrogate_stages,
 )
-from spherecodes.solvers import solve
-from spherecodes.solvers.lbfgs import riemannian_lbfgs
+from spherecodes.solvers.strategies import DEFAULT_STRATEGY, get_strategy
 
 TAMMES = get_objective("tammes")
+STRATEGY = get_strategy("tammes")
 
 
 def numpy_scores(X: np.ndarray) -> dict:
@@ -126,7 +128,7 @@ def test_stage_losses_restarts_do_not_interact(d):
     # other restarts' points); higher d uses one exponent, so a slice also equals the batch
     X = torch.from_numpy(np.stack([random_code(11, d, 20 + b) for b in range(3)]))
     other = torch.from_numpy(np.stack([random_code(11, d, 40 + b) for b in range(3)]))
-    stages = TAMMES.stages({}, d, 11)
+    stages = STRATEGY.stages(TAMMES, {}, d, 11)
     for stage in stages:
         full = stage.loss(X)
         for b in range(3):
@@ -160,8 +162,8 @@ def test_polish_batch_equals_loop_and_improves():
         np.testing.assert_array_equal(batch[b].numpy(), single)
         assert singles[-1] < numpy_scores(X[b].numpy())["max_cosine"]
         np.testing.assert_allclose(np.linalg.norm(single, axis=1), 1.0, atol=1e-15)
-    # the objective's polish adds basin hopping on the best restart only: never worse, others untouched
-    out, _ = TAMMES.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
+    # the strategy's polish adds basin hopping on the best restart only: never worse, others untouched
+    out = STRATEGY.polish(TAMMES, X, {}, gtol=1e-11, max_iter=200, max_step=0.3).points
     best = int(np.argmin(singles))
     for b in range(3):
         if b == best:
@@ -169,7 +171,7 @@ def test_polish_batch_equals_loop_and_improves():
         else:
             np.testing.assert_array_equal(out[b].numpy(), batch[b].numpy())
     # deterministic: the same input gives the same output
-    again, _ = TAMMES.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
+    again = STRATEGY.polish(TAMMES, X, {}, gtol=1e-11, max_iter=200, max_step=0.3).points
     np.testing.assert_array_equal(again.numpy(), out.numpy())
 
 
@@ -287,14 +289,15 @@ def test_cli_generate_tammes_json():
 def test_first_round_draws_more_starts_in_low_dimension_and_keeps_restarts():
     """Round 0 of a low-dimensional Tammes search draws FIRST_ROUND_FACTOR x restarts starts (capped by
     FIRST_ROUND_MAX_PAIRS pair terms); the pool, the perturbation rounds and the result keep ``restarts``."""
-    from spherecodes.objectives import tammes
+    from spherecodes.solvers import strategies as tammes
 
-    obj = get_objective("tammes")
+    obj = get_strategy("tammes")
     assert obj.first_round_size(3, 20, 4) == 4 * tammes.FIRST_ROUND_FACTOR
     assert obj.first_round_size(tammes.HOP_MAX_D + 1, 20, 4) == 4
     big = int(math.isqrt(tammes.FIRST_ROUND_MAX_PAIRS)) + 1  # K^2 above the cap: no oversampling left
     assert obj.first_round_size(3, big, 4) == 4
-    assert get_objective("riesz").first_round_size(3, 20, 4) == 4
+    assert get_strategy("riesz").first_round_size(3, 20, 4) == 4
+    assert get_strategy("riesz") is DEFAULT_STRATEGY
     res = solve("tammes", 3, 9, restarts=2, rounds=0, seed=5)
     assert res.restarts == 2
     assert len(res.restart_scores) == res.first_round_starts == 2 * tammes.FIRST_ROUND_FACTOR

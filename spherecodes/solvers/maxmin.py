@@ -1,4 +1,4 @@
-r"""Shared machinery of the two max-min objectives (``tammes`` and ``softmax_code``).
+r"""The max-min solver shared by the ``tammes`` and ``softmax_code`` strategies (:mod:`spherecodes.solvers.strategies`).
 
 Both objectives maximise a minimum of many smooth functions of the points, so their optima are
 not stationary points of a smooth loss. The search therefore runs in three steps:
@@ -64,9 +64,10 @@ import torch
 from scipy.optimize import linprog
 
 from ..kernels.surrogate import SURROGATE_TILED_MIN_K, lse_log_chord_tiled
-from ..solvers.lbfgs import riemannian_lbfgs
-from ..solvers.sphere import typical_spacing
-from .base import Stage
+from ..objectives.tammes import masked_gram, max_cosine_torch
+from .lbfgs import riemannian_lbfgs
+from .sphere import typical_spacing
+from .steps import Stage
 
 __all__ = [
     "lse_max_cosine",
@@ -102,14 +103,6 @@ _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1
 # ----------------------------------------------------------------------------- surrogate
 
 
-def _masked_gram(X: torch.Tensor) -> torch.Tensor:
-    """Gram matrices (B, K, K) with -inf on the diagonal (self pairs excluded)."""
-    gram = X @ X.transpose(-1, -2)
-    K = X.shape[-2]
-    eye = torch.eye(K, dtype=torch.bool, device=X.device)
-    return gram.masked_fill(eye, -math.inf)
-
-
 def lse_max_cosine(X: torch.Tensor, beta: float) -> torch.Tensor:
     r"""Smooth max of the pair cosines, :math:`\frac1\beta\log\sum_{i\ne j} e^{\beta\langle x_i,x_j\rangle}`, (B,).
 
@@ -117,7 +110,7 @@ def lse_max_cosine(X: torch.Tensor, beta: float) -> torch.Tensor:
     Computed with ``logsumexp``: no overflow for any beta.
     """
     B = X.shape[0]
-    return torch.logsumexp(beta * _masked_gram(X).reshape(B, -1), dim=1) / beta
+    return torch.logsumexp(beta * masked_gram(X).reshape(B, -1), dim=1) / beta
 
 
 @functools.lru_cache(maxsize=32)
@@ -150,12 +143,6 @@ def lse_log_chord(X: torch.Tensor, s: "float | torch.Tensor") -> torch.Tensor:
         s = s.to(dtype=sq.dtype, device=sq.device)
         return torch.logsumexp((-0.5 * s[:, None]) * torch.log(sq), dim=1) / s
     return torch.logsumexp((-0.5 * s) * torch.log(sq), dim=1) / s
-
-
-def max_cosine_torch(X: torch.Tensor) -> torch.Tensor:
-    """Exact max over pairs i != j of <x_i, x_j>, (B,); subgradient: that of one maximal pair."""
-    B = X.shape[0]
-    return _masked_gram(X).reshape(B, -1).amax(dim=1)
 
 
 #: sharpness kappa of the surrogate stages (s = 2 kappa); see the module docstring
