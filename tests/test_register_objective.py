@@ -16,7 +16,7 @@ import torch
 from spherecodes import Catalog, certify, generate
 from spherecodes.errors import InvalidParameterError, UnknownNameError
 from spherecodes.export import load_proxies, save_proxies, to_tensor
-from spherecodes.objectives import OBJECTIVES, Objective, Param, get_objective, register
+from spherecodes.objectives import OBJECTIVES, Objective, Param, register
 from spherecodes.solvers.strategies import DEFAULT_STRATEGY, get_strategy
 from spherecodes.training import FixedProxyHead
 from spherecodes.validation.bounds import UNIVERSAL_KINDS, bounds_for
