@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from ..validation import one_vs_rest as _one_vs_rest
 from . import maxmin as _maxmin
 from . import sphere as _sphere
+from .steps import StepResult
 
 __all__ = ["polish_one_vs_rest", "polish_softmax_code"]
 
@@ -98,21 +99,21 @@ def _neg_one_vs_rest(W: np.ndarray) -> float:
     return -_one_vs_rest.one_vs_rest(W)
 
 
-def polish_one_vs_rest(W: np.ndarray, *, max_iter: int = 400, deadline: float | None = None):
-    """The lifted SLP on the exact one-vs-rest distance from W (K, d) (see the module docstring)."""
+def polish_one_vs_rest(W: np.ndarray, *, max_iter: int = 400, deadline: float | None = None) -> StepResult:
+    """The lifted SLP on the exact one-vs-rest distance from W (K, d) (``value``: the final distance)."""
     K, d = W.shape
     spacing = _sphere.typical_spacing(d, K)
-    W2, info = _maxmin.trust_region_slp(W, value=_neg_one_vs_rest, model=_lifted_model, radius=1e-3 * spacing,
-                                        max_radius=_maxmin.SLP_MAX_RADIUS * spacing, max_iter=max_iter,
-                                        deadline=deadline)
-    info["value"] = -info["value"]
-    return W2, info
+    step = _maxmin.trust_region_slp(W, value=_neg_one_vs_rest, model=_lifted_model, radius=1e-3 * spacing,
+                                    max_radius=_maxmin.SLP_MAX_RADIUS * spacing, max_iter=max_iter,
+                                    deadline=deadline)
+    step.value = -step.value
+    return step
 
 
-def polish_softmax_code(W: np.ndarray, *, max_iter: int = 400, deadline: float | None = None):
+def polish_softmax_code(W: np.ndarray, *, max_iter: int = 400, deadline: float | None = None) -> StepResult:
     """Tammes SLP polish, then the lifted SLP on the exact one-vs-rest distance, for one code (K, d)."""
-    W, info_t = _maxmin.polish_tammes(W, max_iter=max_iter, deadline=deadline)
-    W2, info = polish_one_vs_rest(W, max_iter=max_iter, deadline=deadline)
-    return W2, {"iterations": info_t["iterations"] + info["iterations"],
-                "evaluations": info_t["evaluations"] + info["evaluations"],
-                "status": info["status"], "tammes_status": info_t["status"], "value": info["value"]}
+    tammes = _maxmin.polish_tammes(W, max_iter=max_iter, deadline=deadline)
+    step = polish_one_vs_rest(tammes.points, max_iter=max_iter, deadline=deadline)
+    return StepResult(points=step.points, iterations=tammes.iterations + step.iterations,
+                      evaluations=tammes.evaluations + step.evaluations, stop_reason=step.stop_reason,
+                      value=step.value, details={"tammes_stop_reason": tammes.stop_reason})

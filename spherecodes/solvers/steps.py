@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Stage", "StepResult"]
+__all__ = ["Stage", "StepResult", "batch_reason"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,12 @@ class StepResult:
             out["value"] = self.value
         out.update(self.details)
         return out
+
+
+def batch_reason(reasons: list[str]) -> str:
+    """The distinct stopping reasons of a batch in one line, most frequent first, with their counts."""
+    counts: dict[str, int] = {}
+    for r in reasons:
+        counts[r] = counts.get(r, 0) + 1
+    parts = sorted(counts.items(), key=lambda kv: -kv[1])
+    return "; ".join(f"{r} ({n}x)" if n > 1 else r for r, n in parts)

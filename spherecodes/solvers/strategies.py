@@ -40,7 +40,7 @@ from ..objectives import Objective, available_objectives
 from . import maxmin
 from .lbfgs import STOP_REASONS, riemannian_lbfgs
 from .softmax_polish import polish_one_vs_rest
-from .steps import Stage, StepResult
+from .steps import Stage, StepResult, batch_reason
 
 __all__ = ["Strategy", "TammesStrategy", "SoftmaxCodeStrategy", "STRATEGIES", "DEFAULT_STRATEGY", "get_strategy",
            "register_strategy", "hop_best", "HOP_MAX_D", "HOP_TRIALS", "HOP_PATIENCE", "HOP_TEMPERATURE",
@@ -64,15 +64,6 @@ FIRST_ROUND_FACTOR = 16
 FIRST_ROUND_MAX_PAIRS = 1_000_000
 #: SLP iterations are LP solves: a few hundred are plenty (near the end each one squares the error)
 SLP_MAX_ITER = 400
-
-
-def _batch_reason(reasons: list[str]) -> str:
-    """The distinct stopping reasons of a batch, most frequent first, with their counts."""
-    counts: dict[str, int] = {}
-    for r in reasons:
-        counts[r] = counts.get(r, 0) + 1
-    parts = sorted(counts.items(), key=lambda kv: -kv[1])
-    return "; ".join(f"{r} ({n}x)" if n > 1 else r for r, n in parts)
 
 
 class Strategy:
@@ -99,7 +90,7 @@ class Strategy:
                                gtol=gtol, max_step=max_step, deadline=deadline)
         reasons = [STOP_REASONS.get(int(c), str(int(c))) for c in out.status.reshape(-1).tolist()]
         return StepResult(points=out.X, iterations=int(out.iterations.sum()), evaluations=int(out.evaluations),
-                          stop_reason=_batch_reason(reasons),
+                          stop_reason=batch_reason(reasons),
                           details={"grad_norm": out.grad_norm, "status": out.status})
 
     def __repr__(self) -> str:
@@ -121,17 +112,16 @@ def hop_best(X: torch.Tensor, polish_one: Callable, value: Callable[[np.ndarray]
     values = [value(out[b].numpy()) for b in range(out.shape[0])]
     if trials <= 0 or not values or not math.isfinite(min(values)):
         return StepResult(points=out, stop_reason="no basin hopping (no trials or no finite value)",
-                          details={"improvements": 0})
+                          details={"improvements": 0, "accepted_worse": 0})
     b = int(np.argmin(values))
-    W, info = maxmin.basin_hop(out[b].numpy(),
-                               local=lambda Y, deadline=None: polish_one(Y, max_iter=max_iter, deadline=deadline),
-                               value=value, trials=trials, rng=maxmin.data_rng(out.numpy()), deadline=deadline,
-                               patience=patience, temperature=temperature * max(0.0, 1.0 - values[b]),
-                               reinsertion=reinsertion)
-    out[b] = torch.from_numpy(np.ascontiguousarray(W))
-    return StepResult(points=out, iterations=info["iterations"], evaluations=info["evaluations"],
-                      stop_reason="basin hopping done", value=info["value"],
-                      details={"improvements": info["improvements"], "accepted_worse": info["accepted_worse"]})
+    hop = maxmin.basin_hop(out[b].numpy(),
+                           local=lambda Y, deadline=None: polish_one(Y, max_iter=max_iter, deadline=deadline),
+                           value=value, trials=trials, rng=maxmin.data_rng(out.numpy()), deadline=deadline,
+                           patience=patience, temperature=temperature * max(0.0, 1.0 - values[b]),
+                           reinsertion=reinsertion)
+    out[b] = torch.from_numpy(np.ascontiguousarray(hop.points))
+    hop.points = out
+    return hop
 
 
 class TammesStrategy(Strategy):
@@ -150,14 +140,10 @@ class TammesStrategy(Strategy):
     def _polish_max_cosine(self, X: torch.Tensor, *, max_iter: int, deadline: float | None,
                            extended: bool) -> StepResult:
         """SLP (or penalty) polish of the max cosine of every restart, then basin hopping on the best one."""
-        out, info = maxmin.polish_tammes_batch(X, max_iter=min(max_iter, SLP_MAX_ITER), deadline=deadline)
-        reasons = list(info["status"])
-        step = StepResult(points=out, iterations=info["iterations"], evaluations=info["evaluations"],
-                          stop_reason=_batch_reason(reasons) if reasons else "penalty polish")
-        if "penalty_probes" in info:
-            step.details["penalty_probes"] = info["penalty_probes"]
+        step = maxmin.polish_tammes_batch(X, max_iter=min(max_iter, SLP_MAX_ITER), deadline=deadline)
+        if "penalty_probes" in step.details:
             return step
-        hop = hop_best(out, maxmin.polish_tammes, maxmin.max_cosine_np,
+        hop = hop_best(step.points, maxmin.polish_tammes, maxmin.max_cosine_np,
                        trials=HOP_TRIALS if extended else maxmin.MBH_TRIALS,
                        patience=HOP_PATIENCE if extended else None,
                        temperature=HOP_TEMPERATURE if extended else 0.0, reinsertion=extended,
@@ -194,10 +180,10 @@ class SoftmaxCodeStrategy(TammesStrategy):
             if deadline is not None and time.perf_counter() > deadline:
                 step.stop_reason += "; time budget (one-vs-rest polish)"
                 break
-            W, inf = polish_one_vs_rest(out[b].numpy(), max_iter=min(max_iter, SLP_MAX_ITER), deadline=deadline)
-            out[b] = torch.from_numpy(np.ascontiguousarray(W))
-            step.iterations += int(inf["iterations"])
-            step.evaluations += int(inf["evaluations"])
+            one = polish_one_vs_rest(out[b].numpy(), max_iter=min(max_iter, SLP_MAX_ITER), deadline=deadline)
+            out[b] = torch.from_numpy(np.ascontiguousarray(one.points))
+            step.iterations += int(one.iterations)
+            step.evaluations += int(one.evaluations)
         step.points = out.to(X.device)
         return step
 

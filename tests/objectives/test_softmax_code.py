@@ -112,9 +112,10 @@ def test_loss_value_gradient_and_batching():
 def test_one_vs_rest_polish_does_not_decrease_and_batch_is_deterministic():
     X = torch.from_numpy(np.stack([random_code(7, 3, 40 + b) for b in range(2)]))
     for b in range(2):
-        single, info = polish_softmax_code(X[b].numpy(), max_iter=200)
+        step = polish_softmax_code(X[b].numpy(), max_iter=200)
+        single = step.points
         assert brute_one_vs_rest(single) >= brute_one_vs_rest(X[b].numpy()) - 1e-12
-        assert info["value"] == pytest.approx(brute_one_vs_rest(single), abs=1e-12)
+        assert step.value == pytest.approx(brute_one_vs_rest(single), abs=1e-12)
     strategy = get_strategy("softmax_code")
     out = strategy.polish(SOFTMAX, X, {}, gtol=1e-11, max_iter=200, max_step=0.3).points
     again = strategy.polish(SOFTMAX, X, {}, gtol=1e-11, max_iter=200, max_step=0.3).points
