@@ -272,10 +272,12 @@ def solve_distributed(objective: str = "riesz", d: int = 3, K: int = 100, *, res
 
     opts = SearchOptions.build(options, restarts=restarts, seed=seed, device=device, dtype=dtype, max_iter=max_iter,
                                tile=tile, init=init)
-    for name in ("rounds", "patience", "time_budget", "checkpoint"):
-        if getattr(opts, name) is not None or opts.resume:
+    for name in ("rounds", "patience", "time_budget", "checkpoint", "progress"):
+        if getattr(opts, name) is not None:
             raise InvalidParameterError(name, getattr(opts, name), "not available in a distributed solve (ranks "
                                         "must stop together); leave it unset")
+    if opts.resume:
+        raise InvalidParameterError("resume", opts.resume, "a distributed solve keeps no checkpoint; leave it unset")
     restarts = 1 if opts.restarts is None else opts.restarts
     seed = 0 if opts.seed is None else opts.seed
     device = "cpu" if opts.device is None else opts.device
