@@ -32,7 +32,7 @@ class SolveResult:
         Restarts kept in the search's pool (the batch of every perturbation round).
     first_round_starts : int
         Random starts of round 0 (``restarts`` unless the objective draws more,
-        :meth:`~spherecodes.objectives.base.Objective.first_round_size`); 0 in results made before it existed.
+        :meth:`~spherecodes.solvers.strategies.Strategy.first_round_size`); 0 in results made before it existed.
     rounds : int
         Perturbation (basin-hopping) rounds run after round 0.
     iterations : int
