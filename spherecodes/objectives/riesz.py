@@ -32,10 +32,8 @@ METRICS = ("euclidean", "geodesic")
 __all__ = ["Riesz", "riesz_energy_torch", "TILED_MIN_K", "use_tiled"]
 
 #: smallest K evaluated by row blocks (:mod:`spherecodes.kernels.tiled`) instead of the dense
-#: (B, P) pair vector: "fast" is the euclidean chord with s > 0, "general" every other case.
-#: Measured (float64, one thread): the tiled loss + gradient is faster from K = 50 (fast) and
-#: K = 200..400 (general), e.g. K = 100, B = 16, d = 3: 10.4 ms dense vs 4.1 ms tiled; K = 1000,
-#: B = 16: 3.3 s vs 0.27 s.
+#: (B, P) pair vector: "fast" is the euclidean chord with s > 0, "general" every other case
+#: (where the tiled loss + gradient overtakes the dense one: bench/scaling.py).
 TILED_MIN_K = {"fast": 64, "general": 256}
 
 
