@@ -5,7 +5,7 @@ Objectives (``--objectives``):
 * ``riesz``: ``Riesz.loss`` with s = 1 (log E, tiled from K = 64 on);
 * ``tammes``: the first surrogate stage of the Tammes solver, (1/s) log sum_{i<j} |x_i - x_j|^-s with
   s = 2 * ``STAGE_SHARPNESS[0]`` = 32, in its tiled form
-  :func:`spherecodes.kernels.surrogate.lse_log_chord_tiled` (the dense ``_maxmin.lse_log_chord`` holds
+  :func:`spherecodes.kernels.surrogate.lse_log_chord_tiled` (the dense ``maxmin.lse_log_chord`` holds
   the K x K Gram matrix and the K(K-1)/2 pair vector: ~16 GB at K = 20,000). Before timing, the run
   checks that both forms agree (value and gradient) at K = 300.
 
@@ -99,7 +99,7 @@ def matmul_rate(K: int, d: int, T: int, dtype, repeats: int = 3) -> dict:
 
 def tammes_s() -> float:
     """Exponent of the first Tammes surrogate stage, s = 2 kappa."""
-    from spherecodes.objectives._maxmin import STAGE_SHARPNESS
+    from spherecodes.solvers.maxmin import STAGE_SHARPNESS
 
     return 2.0 * STAGE_SHARPNESS[0]
 
@@ -125,7 +125,7 @@ def check_tammes_surrogate(K: int = 300, d: int = 16) -> float:
     import torch
 
     from spherecodes.kernels.surrogate import lse_log_chord_tiled
-    from spherecodes.objectives._maxmin import lse_log_chord
+    from spherecodes.solvers.maxmin import lse_log_chord
     from spherecodes.solvers.sphere import random_points
 
     X = random_points(2, K, d, torch.Generator().manual_seed(0))

@@ -19,10 +19,10 @@ from .code import Code
 from .constructions import construct_points, constructions_for
 from .keys import make_key
 from .objectives import get_objective
-from .solvers import solve
+from .solvers import SearchOptions, SolveResult, solve
 from .solvers.solve import check_size
 
-__all__ = ["generate", "construct"]
+__all__ = ["generate", "construct", "code_from_result"]
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
              device: Any = None, dtype: Any = None, time_budget: float | None = None, rounds: int | None = None,
              use_constructions: bool = True, catalog: Any = None, force: bool = False,
              certify: bool = True, certify_lp: bool = False, progress: Callable[[dict], None] | None = None,
-             checkpoint: Any = None, resume: bool = False, **params: Any) -> Code:
+             checkpoint: Any = None, resume: bool = False, options: SearchOptions | None = None,
+             **params: Any) -> Code:
     """Compute a code: K points on S^{d-1} in R^d that optimise ``objective``.
 
     Parameters
@@ -83,6 +84,9 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
         Continue the search saved in ``checkpoint`` (same objective, params, d, K, seed, restarts,
         device and dtype; ``rounds`` and ``time_budget`` may change); it ends at the same points,
         bit for bit, as an uninterrupted run. A missing file starts a new search.
+    options : SearchOptions, optional
+        The search settings as one object (:class:`spherecodes.solvers.SearchOptions`); the keywords
+        above that are given override its fields.
     **params
         The objective's parameters; an unknown name raises listing the valid ones.
 
@@ -92,6 +96,9 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
         ``code.scores`` holds the objective's float64 scores (for riesz: ``energy`` in the unordered-pair
         convention, ``min_angle_deg``, ``max_cosine``, ``min_distance``); ``code.provenance`` says how it was made.
     """
+    search = SearchOptions.build(options, restarts=restarts, seed=seed, device=device, dtype=dtype,
+                                 time_budget=time_budget, rounds=rounds, progress=progress, checkpoint=checkpoint,
+                                 resume=resume)
     obj = get_objective(objective)
     d, K = check_size(d, K)
     norm_params = obj.normalise_params(**params)
@@ -113,8 +120,7 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
                           "construction": name, "version": __version__, "time_s": time.perf_counter() - t0}
             code = Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
             return _finish(code, key, catalog, certify, certify_lp)
-    result = solve(obj.name, d, K, restarts=restarts, seed=seed, device=device, dtype=dtype, rounds=rounds,
-                   time_budget=time_budget, progress=progress, checkpoint=checkpoint, resume=resume, **norm_params)
+    result = solve(obj.name, d, K, options=search, **norm_params)
     points, scores, provenance = result.points, result.scores, result.provenance()
     if use_constructions:
         from_construction = False
@@ -133,6 +139,16 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     provenance = dict(provenance, time_s=time.perf_counter() - t0)
     code = Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
     return _finish(code, key, catalog, certify, certify_lp)
+
+
+def code_from_result(result: SolveResult, **provenance: Any) -> Code:
+    """The `Code` of a solver result (``solve`` or ``solve_distributed``), scores as the solver computed them.
+
+    ``provenance`` adds or overrides fields of ``result.provenance()``. No certificate, no catalog: the
+    caller decides (``generate`` does both).
+    """
+    return Code(points=result.points, objective=result.objective, params=dict(result.params),
+                scores=dict(result.scores), provenance={**result.provenance(), **provenance})
 
 
 def _proven_optimal_construction(obj, d: int, K: int, params: dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +61,31 @@ class PlainEnergy(Objective):
 
     def score(self, points, params):
         return plain_energy_scores(points, params["s"])
+
+
+def separation_by_brute_force(X: np.ndarray) -> dict:
+    """Independent reference: all pairs by brute force."""
+    K = len(X)
+    cos = max(float(X[i] @ X[j]) for i in range(K) for j in range(i + 1, K))
+    dist = min(float(np.linalg.norm(X[i] - X[j])) for i in range(K) for j in range(i + 1, K))
+    return {"max_cosine": cos, "min_distance": dist, "min_angle_deg": math.degrees(math.acos(cos))}
+
+
+def check_tangent_derivative(loss, X: np.ndarray, seed: int, h: float = 1e-6, rtol: float = 1e-6):
+    """Directional derivative along a random tangent direction: autograd vs central difference on the sphere."""
+    import torch  # here, not at the top: the catalog tests that use this module need no torch
+
+    rng = np.random.default_rng(seed)
+    V = rng.normal(size=X.shape)
+    V -= np.sum(V * X, axis=1, keepdims=True) * X
+    T = torch.from_numpy(X)[None].clone().requires_grad_(True)
+    loss(T).sum().backward()
+    analytic = float(np.sum(T.grad[0].numpy() * V))
+
+    def at(t):
+        Y = X + t * V
+        Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+        return float(loss(torch.from_numpy(Y)[None])[0])
+
+    numeric = (at(h) - at(-h)) / (2 * h)
+    assert analytic == pytest.approx(numeric, rel=rtol, abs=1e-9)

@@ -33,7 +33,7 @@ import math
 import numba
 import numpy as np
 
-from .pairwise import _EUCLIDEAN, METRICS, _check_points, _chord_and_angle, _kernel_value
+from .pair_terms import _EUCLIDEAN, METRICS, _check_points, _chord_and_angle, _kernel_value
 
 __all__ = ["riesz_energy_blocked", "min_distance_max_cosine_blocked", "max_cosine_blocked", "BLOCK_ROWS",
            "gram_error_bound", "pair_statistics_blocked"]

@@ -18,6 +18,9 @@ import os
 import numba
 import numpy as np
 
+from .blocked import _energy_threshold, min_distance_max_cosine_blocked, riesz_energy_blocked
+from .pair_terms import _EUCLIDEAN, METRICS, _check_points, _chord_and_angle, _kernel_derivative, _kernel_value
+
 # numba's OpenMP threading layer leaves its threads spin-waiting after each parallel region;
 # on a machine with few cores that slows torch's own OpenMP work by 50x (measured: 9 ms vs
 # 0.17 ms for one batched loss). The work-queue layer does not spin. A user's explicit
@@ -41,48 +44,6 @@ BLOCKED_SEPARATION_MIN_K = 1024
 BLOCKED_SEPARATION_MIN_D = 16
 
 __all__ = ["riesz_energy", "riesz_gradient", "min_distance_max_cosine", "METRICS"]
-
-METRICS = ("euclidean", "geodesic")
-_EUCLIDEAN, _GEODESIC = 0, 1
-
-
-@numba.njit(cache=True, inline="always")
-def _kernel_value(r: float, theta: float, s: float, metric: int) -> float:
-    """f(dist) with dist the chord r (metric 0) or the angle theta (metric 1)."""
-    x = r if metric == _EUCLIDEAN else theta
-    if s > 0.0:
-        return x ** (-s)
-    if s == 0.0:
-        return -math.log(x)
-    return -(x ** (-s))
-
-
-@numba.njit(cache=True, inline="always")
-def _kernel_derivative(r: float, theta: float, s: float, metric: int) -> float:
-    """f'(dist): d/dx of the kernel in its own distance variable."""
-    x = r if metric == _EUCLIDEAN else theta
-    if s > 0.0:
-        return -s * x ** (-s - 1.0)
-    if s == 0.0:
-        return -1.0 / x
-    return s * x ** (-s - 1.0)
-
-
-@numba.njit(cache=True, inline="always")
-def _chord_and_angle(X, i, j, sign_j):
-    """Chord |x_i - sign_j x_j| and angle 2 atan2(|x_i - y|, |x_i + y|) (accurate at 0 and pi)."""
-    d = X.shape[1]
-    diff2 = 0.0
-    sum2 = 0.0
-    for k in range(d):
-        y = sign_j * X[j, k]
-        a = X[i, k] - y
-        b = X[i, k] + y
-        diff2 += a * a
-        sum2 += b * b
-    r = math.sqrt(diff2)
-    return r, 2.0 * math.atan2(r, math.sqrt(sum2))
-
 
 def _riesz_energy_kernel_py(X, s, metric, half_space):
     K = X.shape[0]
@@ -199,13 +160,6 @@ def _pick(pair, K: int):
     return pair[1] if K >= PARALLEL_MIN_K else pair[0]
 
 
-def _check_points(points: np.ndarray) -> np.ndarray:
-    X = np.ascontiguousarray(points, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"points must have shape (K, d), got {X.shape}")
-    return X
-
-
 def riesz_energy(points: np.ndarray, s: float = 1.0, metric: str = "euclidean", half_space: bool = False) -> float:
     r"""Riesz s-energy of K points, summed over unordered pairs, in float64.
 
@@ -243,10 +197,8 @@ def riesz_energy(points: np.ndarray, s: float = 1.0, metric: str = "euclidean", 
     if X.shape[0] < 2 and not half_space:
         return 0.0
     if X.shape[0] >= BLOCKED_ENERGY_MIN_K:
-        from . import blocked  # lazy: blocked imports this module
-
-        if blocked._energy_threshold(X.shape[1], float(s), m) <= 1.0:
-            return blocked.riesz_energy_blocked(X, s, metric, half_space)
+        if _energy_threshold(X.shape[1], float(s), m) <= 1.0:
+            return riesz_energy_blocked(X, s, metric, half_space)
     with np.errstate(divide="ignore"):
         total = float(_pick(_ENERGY, X.shape[0])(X, float(s), m, bool(half_space)))
     if half_space:
@@ -286,8 +238,6 @@ def min_distance_max_cosine(points: np.ndarray) -> tuple[float, float]:
     if X.shape[0] < 2:
         return math.inf, -math.inf
     if X.shape[0] >= BLOCKED_SEPARATION_MIN_K and X.shape[1] >= BLOCKED_SEPARATION_MIN_D:
-        from .blocked import min_distance_max_cosine_blocked
-
         return min_distance_max_cosine_blocked(X)
     r, c = _pick(_SEPARATION, X.shape[0])(X)
     return float(r), float(c)

@@ -1,6 +1,6 @@
 r"""Tiled form of the max-min surrogate loss (``tammes`` and ``softmax_code`` stages), for large K.
 
-The surrogate of :func:`spherecodes.objectives._maxmin.lse_log_chord` is
+The surrogate of :func:`spherecodes.solvers.maxmin.lse_log_chord` is
 
 .. math::
     L_s(X) = \frac1s \log \sum_{i<j} \|x_i - x_j\|^{-s},

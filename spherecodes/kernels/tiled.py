@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import InvalidParameterError
+from .memory import choose_tile
 
 __all__ = ["RieszSpec", "riesz_loss_tiled", "riesz_loss_and_grad_tiled", "block_bounds", "BlockPartials",
            "riesz_block_partials", "combine_partials", "TILE_BUFFERS", "tile_rows"]
@@ -318,8 +319,6 @@ def _resolve_tile(X: torch.Tensor, tile: int | None, spec: RieszSpec) -> int:
     if tile is None:
         tile = _TILE_OVERRIDE[0]
     if tile is None:
-        from ..solvers.device import choose_tile  # lazy: spherecodes.solvers imports the objectives
-
         buffers = TILE_BUFFERS * (2 if spec.half_space else 1) + (4 if spec.metric == "geodesic" else 0)
         return choose_tile(B, K, X.element_size(), X.device, buffers=buffers)
     if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:

@@ -1,14 +1,21 @@
 """The interface every objective implements.
 
-An objective knows three things:
+An objective is maths only. It knows
 
-* how to normalise and validate its parameters (``normalise_params``), which fixes
-  the catalog key;
+* how to normalise and validate its parameters (``normalise_params``, from its :class:`Param`
+  declarations), which fixes the catalog key;
 * a batched, differentiable torch ``loss`` on X of shape (B, K, d) returning (B,),
   to **minimise**, whose minimisers are the objective's optima (it may be a monotone
   transform of the objective value, e.g. a log, for numerical range);
 * an independent float64 ``score`` on a numpy (K, d) array returning a dict of
-  figures, one of which (``primary``) defines which of two codes is better.
+  figures, one of which (``primary``) defines which of two codes is better (``better``);
+* an estimate of the memory of one loss + gradient evaluation (``memory_bytes``);
+* which facts the validation layer knows about it, by declaration (``known_values``,
+  ``bound_kinds``, ``first_order``): an objective that declares nothing, such as one a user
+  registers, gets "nothing known" answers from ``known_optimum``, ``bounds_for`` and ``certify``.
+
+How to search for its optima (stages, first-round size, polish, basin hopping) is not here: that is
+the objective's strategy, :mod:`spherecodes.solvers.strategies`.
 """
 
 from __future__ import annotations
@@ -22,31 +29,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError, UnknownNameError
 
-__all__ = ["Param", "Stage", "Objective"]
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One phase of the first (fast) optimisation: a loss and optional limits.
-
-    Objectives with a non-smooth score (max-min problems) use several stages, e.g. a
-    smooth surrogate with an annealed temperature; smooth objectives use one.
-
-    Parameters
-    ----------
-    label : str
-    loss : callable
-        (B, K, d) torch tensor -> (B,), differentiable, to minimise.
-    max_iter : int, optional
-        Iteration limit of this stage (the solver's default when None).
-    gtol : float, optional
-        Stationarity tolerance of this stage (the solver's default when None).
-    """
-
-    label: str
-    loss: Callable[[Any], Any]
-    max_iter: int | None = None
-    gtol: float | None = None
+__all__ = ["Param", "Objective"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +97,16 @@ class Objective:
         Key of ``score()`` output that defines "better".
     maximise : bool
         Whether a larger primary score is better.
+    known_values : str or None
+        The family of known optima that applies (:data:`spherecodes.validation.known.KNOWN_FAMILIES`:
+        ``"riesz_energy"``, ``"max_cosine"``, ``"one_vs_rest"``, ``"gaussian_logdet"``), read with the
+        objective's normalised parameters; None: no known optimum.
+    bound_kinds : tuple of str
+        Kinds of bound (:data:`spherecodes.validation.bounds.KINDS`) that apply to this objective's scores
+        besides the bounds on the max cosine, which hold for every code.
+    first_order : str or None
+        The first-order optimality condition the certificate checks
+        (:data:`spherecodes.validation.certificate.FIRST_ORDER_CONDITIONS`); None: none is checked.
     """
 
     name: str = ""
@@ -121,6 +114,9 @@ class Objective:
     params: tuple[Param, ...] = ()
     primary: str = ""
     maximise: bool = False
+    known_values: str | None = None
+    bound_kinds: tuple[str, ...] = ()
+    first_order: str | None = None
 
     # ---------------------------------------------------------------- params
     def normalise_params(self, **params: Any) -> dict[str, Any]:
@@ -143,35 +139,6 @@ class Objective:
 
     def validate_size(self, d: int, K: int, params: Mapping[str, Any]) -> None:
         """Raise InvalidParameterError when (d, K) is not a meaningful request for this objective."""
-
-    def stages(self, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
-        """Losses of the fast first phase, in order; the default is the objective's loss alone."""
-        return [Stage("main", lambda X: self.loss(X, params))]
-
-    def first_round_size(self, d: int, K: int, restarts: int) -> int:
-        """How many random starts round 0 of the search draws; the pool keeps the best ``restarts`` of them.
-
-        The default is ``restarts``. Objectives whose local optima are many and cheap to reach (Tammes in low
-        dimension) draw more, because there the random starts, not the perturbation rounds, find the best basins.
-        """
-        return restarts
-
-    def polish(self, X, params: Mapping[str, Any], *, gtol: float, max_iter: int, max_step: float,
-               deadline: float | None = None):
-        """Float64 refinement of a batch X (B, K, d) to a tight local optimum.
-
-        The default runs batched Riemannian L-BFGS on :meth:`loss` in float64. Objectives whose
-        optimum is not a stationary point of a smooth loss (Tammes, softmax codes) override it.
-        Returns ``(X, info)`` with ``info`` a dict holding at least ``iterations`` and ``evaluations``.
-        """
-        import torch
-
-        from ..solvers.lbfgs import riemannian_lbfgs
-
-        out = riemannian_lbfgs(lambda Y: self.loss(Y, params), X.to(torch.float64), max_iter=max_iter, gtol=gtol,
-                               max_step=max_step, deadline=deadline)
-        return out.X, {"iterations": int(out.iterations.sum()), "evaluations": out.evaluations,
-                       "grad_norm": out.grad_norm, "status": out.status}
 
     def memory_bytes(self, B: int, K: int, d: int, itemsize: int) -> int:
         """Estimated peak bytes of one loss + gradient evaluation on (B, K, d) (dense K x K pair terms)."""

@@ -158,6 +158,9 @@ class MGD(Objective):
     params = (Param("eps", 1.0, float, check=_check_eps, help="Gaussian kernel width eps > 0"),)
     primary = "logdet"
     maximise = True
+    known_values = "gaussian_logdet"
+    bound_kinds = ("logdet_upper",)
+    first_order = "logdet_gradient"
 
     def loss(self, X: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
         # log(-log det G): a monotone transform (-log det G > 0 by Hadamard) whose gradient is scale-free, so

@@ -32,10 +32,8 @@ METRICS = ("euclidean", "geodesic")
 __all__ = ["Riesz", "riesz_energy_torch", "TILED_MIN_K", "use_tiled"]
 
 #: smallest K evaluated by row blocks (:mod:`spherecodes.kernels.tiled`) instead of the dense
-#: (B, P) pair vector: "fast" is the euclidean chord with s > 0, "general" every other case.
-#: Measured (float64, one thread): the tiled loss + gradient is faster from K = 50 (fast) and
-#: K = 200..400 (general), e.g. K = 100, B = 16, d = 3: 10.4 ms dense vs 4.1 ms tiled; K = 1000,
-#: B = 16: 3.3 s vs 0.27 s.
+#: (B, P) pair vector: "fast" is the euclidean chord with s > 0, "general" every other case
+#: (where the tiled loss + gradient overtakes the dense one: bench/scaling.py).
 TILED_MIN_K = {"fast": 64, "general": 256}
 
 
@@ -122,6 +120,9 @@ class Riesz(Objective):
     )
     primary = "energy"
     maximise = False
+    known_values = "riesz_energy"
+    bound_kinds = ("energy_lower", "estimate")
+    first_order = "energy_gradient"
 
     def loss(self, X: torch.Tensor, params: Mapping[str, Any]) -> torch.Tensor:
         """Log-sum-exp of the pair terms (s > 0) or their mean (s <= 0), (B, K, d) -> (B,).
@@ -150,12 +151,11 @@ class Riesz(Objective):
         Tiled: 40 point-sized (B, K, d) arrays (points, gradient, trial points, L-BFGS history)
         plus the work space of a one-row block; the tile grows to what the free memory allows.
         """
+        from ..kernels.memory import tiled_memory_bytes
         from ..kernels.tiled import TILE_BUFFERS
 
         if K < min(TILED_MIN_K.values()):
             return super().memory_bytes(B, K, d, itemsize)
-        from ..solvers.device import tiled_memory_bytes  # lazy: spherecodes.solvers imports the objectives
-
         return tiled_memory_bytes(B, K, d, itemsize, tile=1, buffers=2 * TILE_BUFFERS)
 
     def memory_hint(self, B: int, K: int, d: int) -> str:

@@ -29,7 +29,6 @@ import math
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +47,8 @@ from ..kernels.tiled import (
 )
 from .device import choose_tile, resolve_device, resolve_dtype
 from .lbfgs import STOP_REASONS, riemannian_lbfgs
+from .options import SearchOptions
+from .result import SolveResult
 from .sphere import random_points, typical_spacing
 
 __all__ = ["distributed_loss_and_grad", "distributed_riesz_loss", "solve_distributed", "DistributedResult",
@@ -209,40 +210,9 @@ def check_consistent_launch(settings: Mapping[str, Any], group=None, *, fix: str
                     "distributed launch", f"{key}={other.get(key)!r} on rank {r} but {ref.get(key)!r} on rank 0", fix)
 
 
-@dataclass
-class DistributedResult:
-    """What :func:`solve_distributed` returns (the same on every rank).
-
-    Attributes
-    ----------
-    points : ndarray, shape (K, d), float64
-        Best restart, rows renormalised in float64.
-    all_points : ndarray, shape (B, K, d)
-    loss : ndarray, shape (B,)
-        Final float64 loss of every restart.
-    best : int
-        Index of the best restart (lowest loss).
-    iterations, evaluations : int
-    status : list of str
-        Stop reason of every restart (:data:`spherecodes.solvers.lbfgs.STOP_REASONS`).
-    world_size, rank : int
-    tile : int
-    time_s : float
-    params : dict
-    """
-
-    points: np.ndarray
-    all_points: np.ndarray
-    loss: np.ndarray
-    best: int
-    iterations: int
-    evaluations: int
-    status: list
-    world_size: int
-    rank: int
-    tile: int
-    time_s: float
-    params: dict = field(default_factory=dict)
+#: what :func:`solve_distributed` returns: a :class:`~spherecodes.solvers.result.SolveResult` whose distributed
+#: fields (``world_size``, ``rank``, ``tile``, ``all_points``, ``loss``, ``best``, ``status``) are set
+DistributedResult = SolveResult
 
 
 def _maybe_init_process_group(device: torch.device):
@@ -256,10 +226,11 @@ def _maybe_init_process_group(device: torch.device):
     return True
 
 
-def solve_distributed(objective: str = "riesz", d: int = 3, K: int = 100, *, restarts: int = 1, seed: int = 0,
-                      device: Any = "cpu", dtype: Any = None, max_iter: int = 2000, polish_iter: int = 3000,
-                      gtol: float = 1e-5, polish_gtol: float = 1e-11, tile: int | None = None,
-                      init: np.ndarray | None = None, group=None, **params: Any) -> DistributedResult:
+def solve_distributed(objective: str = "riesz", d: int = 3, K: int = 100, *, restarts: int | None = None,
+                      seed: int | None = None, device: Any = None, dtype: Any = None, max_iter: int | None = None,
+                      polish_iter: int = 3000, gtol: float = 1e-5, polish_gtol: float = 1e-11, tile: int | None = None,
+                      init: np.ndarray | None = None, group=None, options: SearchOptions | None = None,
+                      **params: Any) -> SolveResult:
     """Optimise one (batch of) large configuration(s) with the pair work split over the ranks.
 
     Every rank draws the same ``restarts`` random starts from ``seed`` (or takes ``init``), checks
@@ -274,6 +245,7 @@ def solve_distributed(objective: str = "riesz", d: int = 3, K: int = 100, *, res
     d, K : int
         Ambient dimension (>= 2), number of points (>= 2).
     restarts, seed : int
+        Default 1 and 0.
     device : str
         ``"cpu"`` (gloo) or ``"cuda"`` (NCCL; rank r uses ``cuda:LOCAL_RANK``).
     dtype : str, optional
@@ -283,16 +255,34 @@ def solve_distributed(objective: str = "riesz", d: int = 3, K: int = 100, *, res
     init : ndarray (K, d) or (n, K, d), optional
     group : ProcessGroup, optional
         Default: the default group; initialised from torchrun's environment when absent.
+    options : SearchOptions, optional
+        restarts, seed, device, dtype, max_iter, tile and init as one object (keywords given override it);
+        rounds, patience, time_budget and checkpoint are refused (ranks must stop together).
     **params
         The objective's parameters (riesz: s, metric, half_space).
 
     Returns
     -------
-    DistributedResult
+    SolveResult
+        With the distributed fields set (``world_size``, ``rank``, ``tile``, ``all_points``, ``loss``,
+        ``best``, ``status``); ``scores`` are the objective's float64 scores of the best restart.
     """
     from ..objectives import get_objective
     from .solve import check_size
 
+    opts = SearchOptions.build(options, restarts=restarts, seed=seed, device=device, dtype=dtype, max_iter=max_iter,
+                               tile=tile, init=init)
+    for name in ("rounds", "patience", "time_budget", "checkpoint", "progress"):
+        if getattr(opts, name) is not None:
+            raise InvalidParameterError(name, getattr(opts, name), "not available in a distributed solve (ranks "
+                                        "must stop together); leave it unset")
+    if opts.resume:
+        raise InvalidParameterError("resume", opts.resume, "a distributed solve keeps no checkpoint; leave it unset")
+    restarts = 1 if opts.restarts is None else opts.restarts
+    seed = 0 if opts.seed is None else opts.seed
+    device = "cpu" if opts.device is None else opts.device
+    max_iter = 2000 if opts.max_iter is None else opts.max_iter
+    dtype, tile, init = opts.dtype, opts.tile, opts.init
     if objective not in DISTRIBUTED_OBJECTIVES:
         raise InvalidParameterError("objective", objective,
                                     f"distributed runs support: {', '.join(DISTRIBUTED_OBJECTIVES)}")
@@ -368,6 +358,12 @@ def solve_distributed(objective: str = "riesz", d: int = 3, K: int = 100, *, res
     elapsed = time.perf_counter() - t0
     log.info("distributed %s d=%d K=%d on %d rank(s): loss %.12g after %d iterations in %.1f s", objective, d, K,
              world, float(L[best]), iterations, elapsed)
-    return DistributedResult(points=P[best], all_points=P, loss=L, best=best, iterations=iterations,
-                             evaluations=evaluations, status=status, world_size=world, rank=rank, tile=T,
-                             time_s=elapsed, params=dict(params))
+    # only the best restart is scored (a float64 score of a very large K is itself costly)
+    scores = dict(obj.score(P[best], params))
+    return SolveResult(points=P[best], scores=scores, objective=obj.name, params=dict(params),
+                       stop_reason=status[best], restart_scores=np.asarray([scores[obj.primary]], dtype=np.float64),
+                       restarts=int(restarts), rounds=0, iterations=iterations, evaluations=evaluations,
+                       time_s=elapsed, phase_times={}, seed=int(seed), device=str(dev),
+                       dtype=str(first_dtype).replace("torch.", ""),
+                       solver="spherecodes.solvers.distributed.solve_distributed (pair work split over the ranks)",
+                       world_size=world, rank=rank, tile=T, all_points=P, loss=L, best=best, status=status)

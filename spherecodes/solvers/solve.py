@@ -1,8 +1,9 @@
 """The global search: batched random restarts, a float64 polish, then basin hopping.
 
 Round 0 optimises ``restarts`` random configurations at once (first phase in the
-requested dtype, then a float64 polish); an objective may draw more starts there
-(``Objective.first_round_size``: Tammes in low dimension), and the pool keeps the best
+requested dtype, then a float64 polish), as the objective's strategy says
+(:mod:`spherecodes.solvers.strategies`: stages, polish, and how many starts round 0 draws,
+more for Tammes in low dimension); the pool keeps the best
 ``restarts``. Each later round perturbs the best distinct local optima found so far — half
 of the children jitter every point by a tangent Gaussian of a random scale, the other half
 re-insert one to three points at random positions — and optimises them as a new batch. The
@@ -16,10 +17,10 @@ same points, bit for bit, as one that was never interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
-import numbers
 import os
 import signal
 import time
@@ -31,43 +32,23 @@ import numpy as np
 import torch
 
 from .._version import __version__
+from ..checks import assert_integer, assert_size
 from ..errors import InvalidParameterError, ResourceError, SpherecodesError
+from ..kernels.tiled import tile_rows
 from ..objectives import get_objective
 from . import checkpoint as ckpt
 from .device import available_memory_bytes, check_memory, resolve_device, resolve_dtype
 from .lbfgs import STOP_REASONS, riemannian_lbfgs
+from .options import DEFAULTS, SearchOptions
 from .result import SolveResult
 from .sphere import project_tangent, random_points, retract, typical_spacing
+from .strategies import get_strategy
 
-__all__ = ["solve", "DEFAULTS", "check_size", "SearchInterrupted"]
+__all__ = ["solve", "DEFAULTS", "check_size", "SearchInterrupted", "SearchOptions"]
 
 SearchInterrupted = ckpt.SearchInterrupted
 
 log = logging.getLogger(__name__)
-
-#: default search settings (chosen with bench/thomson.py; see the README)
-DEFAULTS = {
-    "restarts": 16,
-    "rounds": 12,
-    "patience": 3,
-    "parents": 4,
-    "max_iter": 2000,
-    "polish_iter": 3000,
-    "first_gtol": 1e-5,
-    "polish_gtol": 1e-11,
-}
-
-
-def _as_int(name: str, value: Any, minimum: int, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise InvalidParameterError(name, value, f"pass an integer; {fix}")
-    if value < minimum:
-        raise InvalidParameterError(name, value, fix)
-    return int(value)
-
 
 def check_size(d: Any, K: Any) -> tuple[int, int]:
     """Validate the ambient dimension d >= 2 and the number of points K >= 2 (integers).
@@ -75,8 +56,7 @@ def check_size(d: Any, K: Any) -> tuple[int, int]:
     Raises ResourceError when the (K, d) float64 array of the code alone would not fit in 80% of
     the free memory (no search, construction or certificate could then run).
     """
-    d = _as_int("d", d, 2, "d is the ambient dimension (points on S^{d-1} in R^d) and must be >= 2")
-    K = _as_int("K", K, 2, "K is the number of points and must be >= 2")
+    d, K = assert_size(d, K)
     needed = 8 * K * d
     free = available_memory_bytes(torch.device("cpu"))
     if needed > 0.8 * free:
@@ -104,14 +84,6 @@ def _perturb(parents: torch.Tensor, n_children: int, generator: torch.Generator,
             P[idx] = fresh / torch.linalg.vector_norm(fresh, dim=1, keepdim=True)
         kids.append(P)
     return torch.stack(kids)
-
-
-def _check_time_budget(time_budget: Any) -> float | None:
-    if time_budget is None:
-        return None
-    if isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real) or not float(time_budget) > 0:
-        raise InvalidParameterError("time_budget", time_budget, "pass a positive number of seconds")
-    return float(time_budget)
 
 
 def _check_init(init: Any, K: int, d: int) -> np.ndarray | None:
@@ -212,8 +184,12 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
           device: Any = None, dtype: Any = None, rounds: int | None = None, patience: int | None = None,
           max_iter: int | None = None, time_budget: float | None = None, init: np.ndarray | None = None,
           progress: Callable[[dict], None] | None = None, checkpoint: "str | os.PathLike[str] | None" = None,
-          resume: bool = False, **params: Any) -> SolveResult:
+          resume: bool = False, tile: int | None = None, options: SearchOptions | None = None,
+          **params: Any) -> SolveResult:
     """Find a good code for ``objective`` with K points on S^{d-1}.
+
+    The search settings may come as keywords or as one :class:`~spherecodes.solvers.options.SearchOptions`
+    (``options``); keywords that are given override the fields of ``options``.
 
     Parameters
     ----------
@@ -256,6 +232,10 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
         options that fix the random stream (objective, params, d, K, seed, restarts, max_iter,
         dtype, device type, init) must match the checkpoint; ``rounds``, ``patience`` and
         ``time_budget`` may change. A finished search returns its result at once.
+    tile : int, optional
+        Rows per block of the tiled pair evaluations (None: chosen from the free memory).
+    options : SearchOptions, optional
+        All of the above as one object.
     **params
         Objective parameters (e.g. ``s=1.0, metric="euclidean"`` for riesz).
 
@@ -274,34 +254,32 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
         says where the state was saved and how to resume.
     """
     t_start = time.perf_counter()
+    opts = SearchOptions.build(options, restarts=restarts, seed=seed, device=device, dtype=dtype, rounds=rounds,
+                               patience=patience, max_iter=max_iter, time_budget=time_budget, init=init,
+                               progress=progress, checkpoint=checkpoint, resume=resume, tile=tile)
     obj = get_objective(objective)
+    strategy = get_strategy(obj.name)
     d, K = check_size(d, K)
     params = obj.normalise_params(**params)
     obj.validate_size(d, K, params)
-    B = _as_int("restarts", DEFAULTS["restarts"] if restarts is None else restarts, 1,
-                "restarts is the number of random starts and must be >= 1")
-    n_rounds = _as_int("rounds", DEFAULTS["rounds"] if rounds is None else rounds, 0, "rounds must be >= 0")
-    patience = _as_int("patience", DEFAULTS["patience"] if patience is None else patience, 1, "patience must be >= 1")
-    max_iter = _as_int("max_iter", DEFAULTS["max_iter"] if max_iter is None else max_iter, 1, "max_iter must be >= 1")
-    time_budget = _check_time_budget(time_budget)
-    if progress is not None and not callable(progress):
-        raise InvalidParameterError("progress", progress, "pass a function taking one dict, or None")
-    if not isinstance(resume, (bool, np.bool_)):
-        raise InvalidParameterError("resume", resume, "pass True or False")
-    init_arr = _check_init(init, K, d)
-    path, state = _open_checkpoint(checkpoint, bool(resume))
+    opts = opts.checked()
+    B = opts.restarts
+    init_arr = _check_init(opts.init, K, d)
+    path, state = _open_checkpoint(opts.checkpoint, opts.resume)
+    seed = opts.seed
     if seed is None:
         seed = state.seed if state is not None else int(np.random.SeedSequence().entropy % (2**63))
-    seed = _as_int("seed", seed, 0, "seed must be a non-negative integer")
+    seed = assert_integer("seed", seed, 0, "seed must be a non-negative integer")
     if seed >= 2**63:
         raise InvalidParameterError("seed", seed, "seed must be below 2**63")
-    dev = resolve_device(device)
-    first_dtype = resolve_dtype(dtype, dev)
-    n_first = max(B, int(obj.first_round_size(d, K, B)))
+    opts = opts.build(opts, seed=seed)
+    dev = resolve_device(opts.device)
+    first_dtype = resolve_dtype(opts.dtype, dev)
+    n_first = max(B, int(strategy.first_round_size(d, K, B)))
     check_memory(obj.memory_bytes(n_first, K, d, 8), dev, what=f"{objective} with K={K}, d={d}, {B} restarts"
                  + (f" ({n_first} random starts in round 0)" if n_first > B else ""), restarts=B)
     identity = {"objective": obj.name, "params": params, "d": d, "K": K, "seed": seed, "restarts": B,
-                "max_iter": max_iter, "dtype": str(first_dtype).replace("torch.", ""), "device_type": dev.type,
+                "max_iter": opts.max_iter, "dtype": str(first_dtype).replace("torch.", ""), "device_type": dev.type,
                 "init_sha256": None if init_arr is None else hashlib.sha256(init_arr.tobytes()).hexdigest()}
     if state is not None:
         if init_arr is None:  # round 0 is done: the start is not needed again
@@ -310,28 +288,32 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
         if bad:
             raise InvalidParameterError("resume", True, f"the checkpoint {path} was saved by another search "
                                         f"({'; '.join(bad)}); pass the same options, or delete it to start afresh")
-    search = _Search(obj, params, d, K, B, seed, dev, first_dtype, max_iter, n_rounds, patience, time_budget,
-                     progress, path, identity, t_start)
-    return search.run(init_arr, state)
+    search = _Search(obj, params, d, K, opts, strategy=strategy, dev=dev, first_dtype=first_dtype, path=path,
+                     identity=identity, t_start=t_start)
+    with tile_rows(opts.tile) if opts.tile is not None else contextlib.nullcontext():
+        return search.run(init_arr, state)
 
 
 class _Search:
     """The state of one global search and the steps that advance it (see the module docstring)."""
 
-    def __init__(self, obj, params, d, K, B, seed, dev, first_dtype, max_iter, n_rounds, patience, time_budget,
-                 progress, path, identity, t_start):
-        self.obj, self.params, self.d, self.K, self.B, self.seed = obj, params, d, K, B, seed
-        self.dev, self.first_dtype, self.max_iter = dev, first_dtype, max_iter
-        self.n_rounds, self.patience, self.time_budget = n_rounds, patience, time_budget
-        self.progress, self.path, self.identity, self.t_start = progress, path, identity, t_start
-        # random starts of round 0 (the objective may draw more than the pool keeps)
-        self.n_first = max(B, int(obj.first_round_size(d, K, B)))
+    def __init__(self, obj, params: dict, d: int, K: int, options: SearchOptions, *, strategy, dev: torch.device,
+                 first_dtype: torch.dtype, path: Path | None, identity: dict, t_start: float):
+        """``options`` are checked (:meth:`SearchOptions.checked`) and carry the resolved seed."""
+        B, time_budget = options.restarts, options.time_budget
+        self.obj, self.params, self.d, self.K, self.B, self.seed = obj, params, d, K, B, options.seed
+        self.strategy = strategy
+        self.dev, self.first_dtype, self.max_iter = dev, first_dtype, options.max_iter
+        self.n_rounds, self.patience, self.time_budget = options.rounds, options.patience, time_budget
+        self.progress, self.path, self.identity, self.t_start = options.progress, path, identity, t_start
+        # random starts of round 0 (the strategy may draw more than the pool keeps)
+        self.n_first = max(B, int(strategy.first_round_size(d, K, B)))
         self.prior_elapsed = 0.0
         self.deadline = None if time_budget is None else t_start + time_budget
-        self.gen = torch.Generator().manual_seed(seed)
+        self.gen = torch.Generator().manual_seed(self.seed)
         self.spacing = typical_spacing(d, K)
         self.max_step = 0.5 * self.spacing
-        self.stages = obj.stages(params, d, K)
+        self.stages = strategy.stages(obj, params, d, K)
         self.phase_times = {"first_phase": 0.0, "polish": 0.0, "scoring": 0.0}
         self.iterations = 0
         self.evaluations = 0
@@ -385,10 +367,11 @@ class _Search:
             # float32 rows are unit only to ~1e-7 in float64: the first retraction of the polish would change
             # the loss by more than its decrease, every line search would fail and the polish stop at once
             X64 = X64 / torch.linalg.vector_norm(X64, dim=-1, keepdim=True)
-        Xp, info = self.obj.polish(X64, self.params, gtol=DEFAULTS["polish_gtol"],
-                                   max_iter=DEFAULTS["polish_iter"], max_step=self.max_step, deadline=self.deadline)
-        self.iterations += int(info.get("iterations", 0))
-        self.evaluations += int(info.get("evaluations", 0))
+        step = self.strategy.polish(self.obj, X64, self.params, gtol=DEFAULTS["polish_gtol"],
+                                    max_iter=DEFAULTS["polish_iter"], max_step=self.max_step, deadline=self.deadline)
+        Xp = step.points
+        self.iterations += int(step.iterations)
+        self.evaluations += int(step.evaluations)
         self.phase_times["polish"] += time.perf_counter() - t1
         return Xp.detach().to("cpu", torch.float64).numpy()
 

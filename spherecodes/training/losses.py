@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidParameterError, UnknownNameError
+from ..kernels.pair_terms import riesz_term
 
 __all__ = [
     "HUG_VARIANTS",
@@ -81,13 +82,10 @@ def riesz_kernel(dist: torch.Tensor, s: float) -> torch.Tensor:
     """Riesz s-kernel of a distance: dist^-s (s > 0), log(1/dist) (s = 0), -dist^-s (s < 0).
 
     HUG Eq. (4) defines s > 0 and s < 0 (the sign keeps the kernel decreasing in the distance);
-    s = 0 is the logarithmic kernel of thesis Eq. (5.1).
+    s = 0 is the logarithmic kernel of thesis Eq. (5.1). The one definition is
+    :func:`spherecodes.kernels.pair_terms.riesz_term`.
     """
-    if s > 0:
-        return dist.pow(-s)
-    if s == 0:
-        return -torch.log(dist)
-    return -dist.pow(-s)
+    return riesz_term(dist, s)
 
 
 def _pair_distances(points: torch.Tensor) -> torch.Tensor:

@@ -45,14 +45,18 @@ from typing import Any
 import numpy as np
 from scipy.special import eval_jacobi, gammaln, roots_jacobi
 
+from ..checks import assert_integer
 from ..errors import InvalidParameterError, SolverError, UnknownNameError
+from ..kernels.pair_terms import riesz_kernel_of_inner_product
+from ..objectives import Objective, get_objective
 
 __all__ = [
     "Bound",
     "BoundValue",
     "BOUNDS",
     "KINDS",
-    "OBJECTIVES",
+    "UNIVERSAL_KINDS",
+    "objective_and_params",
     "get_bound",
     "bounds_for",
     "check_bound",
@@ -86,8 +90,9 @@ KINDS = (
 )
 """Kinds of bound, see the module docstring."""
 
-OBJECTIVES = ("riesz", "tammes", "softmax_code", "mgd")
-"""Objective names understood by :func:`bounds_for` and :func:`spherecodes.validation.known.known_optimum`."""
+#: kinds of bound that hold for every code, whatever its objective (the certificate scores every code's
+#: max cosine); an objective adds its own with ``Objective.bound_kinds``
+UNIVERSAL_KINDS = ("max_cosine_lower",)
 
 METRICS = ("euclidean", "geodesic")
 
@@ -118,11 +123,7 @@ fitted -0.5523 to numerical minima."""
 
 # ----------------------------------------------------------------------------- parameter checks
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidParameterError(name, value, f"pass an integer >= {minimum}")
-    if int(value) < minimum:
-        raise InvalidParameterError(name, value, f"pass an integer >= {minimum}")
-    return int(value)
+    return assert_integer(name, value, minimum, integral_float=False)
 
 
 def _check_dK(d: Any, K: Any) -> tuple[int, int]:
@@ -158,43 +159,21 @@ def _check_solver(solver: Any) -> str:
     return name
 
 
-def normalise_objective_params(objective: Any, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Check an objective name and its parameters; fill defaults.
+def objective_and_params(objective: Any, params: dict[str, Any]) -> tuple[Objective, dict[str, Any]]:
+    """The registered objective called ``objective`` and its normalised parameters (defaults filled in).
 
-    ``riesz``: s (float, default 1), metric (``"euclidean"`` | ``"geodesic"``, default euclidean),
-    half_space (bool, default False). ``tammes``, ``softmax_code``: no parameters.
-    ``mgd``: eps (float > 0, required; the Gaussian-kernel width of HUG Eq. 9).
+    The objective declares its parameters (:class:`spherecodes.objectives.Param`); this is the one place
+    bounds and known optima read them from.
 
     Raises
     ------
     UnknownNameError
-        for an unknown objective.
+        for an unknown objective (listing the registered ones) or an unknown parameter name.
     InvalidParameterError
-        for an unknown parameter name or a bad value.
+        for a bad parameter value.
     """
-    if objective not in OBJECTIVES:
-        raise UnknownNameError("objective", objective, OBJECTIVES)
-    allowed = {"riesz": ("s", "metric", "half_space"), "tammes": (), "softmax_code": (), "mgd": ("eps",)}[objective]
-    for name in params:
-        if name not in allowed:
-            fix = (f"{objective} takes the parameters: {', '.join(allowed)}" if allowed
-                   else f"{objective} takes no parameters")
-            raise InvalidParameterError(name, params[name], fix)
-    out: dict[str, Any] = {}
-    if objective == "riesz":
-        out["s"] = _check_s(params.get("s", 1.0))
-        out["metric"] = _check_metric(params.get("metric", "euclidean"))
-        half = params.get("half_space", False)
-        if not isinstance(half, (bool, np.bool_)):
-            raise InvalidParameterError("half_space", half, "pass True or False")
-        out["half_space"] = bool(half)
-    elif objective == "mgd":
-        if "eps" not in params:
-            raise InvalidParameterError("eps", None, "mgd needs the Gaussian-kernel parameter eps > 0")
-        out["eps"] = _check_float("eps", params["eps"], fix="pass a finite eps > 0")
-        if out["eps"] <= 0:
-            raise InvalidParameterError("eps", params["eps"], "pass a finite eps > 0")
-    return str(objective), out
+    obj = get_objective(objective)
+    return obj, obj.normalise_params(**params)
 
 
 # ----------------------------------------------------------------------------- polynomials / kernels
@@ -232,20 +211,9 @@ def riesz_kernel(t: Any, s: float, metric: str = "euclidean") -> np.ndarray:
 
     r = sqrt(2 - 2t) (``euclidean``) or arccos(t) (``geodesic``);
     f = r^-s (s > 0), log(1/r) (s = 0), -r^|s| (s < 0). At r = 0 the value is +inf for s >= 0.
+    (:func:`spherecodes.kernels.pair_terms.riesz_kernel_of_inner_product` after checking s and metric.)
     """
-    s = _check_s(s)
-    metric = _check_metric(metric)
-    t = np.clip(np.asarray(t, dtype=np.float64), -1.0, 1.0)
-    if metric == "euclidean":
-        r = np.sqrt(np.maximum(2.0 - 2.0 * t, 0.0))
-    else:
-        r = np.arccos(t)
-    with np.errstate(divide="ignore"):
-        if s > 0:
-            return r ** (-s)  # +inf at r = 0
-        if s == 0:
-            return -np.log(r)
-        return -(r ** (-s))
+    return riesz_kernel_of_inner_product(t, _check_s(s), _check_metric(metric))
 
 
 # ----------------------------------------------------------------------------- Rankin / Fejes Toth
@@ -1038,12 +1006,15 @@ BOUNDS: dict[str, Bound] = {
 }
 """Registry of bounds, name -> :class:`Bound`."""
 
-_OBJECTIVE_KINDS = {
-    "tammes": ("max_cosine_lower",),
-    "riesz": ("max_cosine_lower", "energy_lower", "estimate"),
-    "softmax_code": ("max_cosine_lower", "softmax_upper", "softmax_optimum_lower"),
-    "mgd": ("max_cosine_lower", "logdet_upper"),
-}
+
+def objective_bound_kinds(obj: Objective) -> tuple[str, ...]:
+    """Kinds of bound that apply to codes of ``obj``: :data:`UNIVERSAL_KINDS` and ``obj.bound_kinds``."""
+    kinds = tuple(UNIVERSAL_KINDS) + tuple(k for k in obj.bound_kinds if k not in UNIVERSAL_KINDS)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise UnknownNameError("bound kind", unknown[0], KINDS, context=f" declared by objective {obj.name!r}")
+    return kinds
+
 _LP_BOUNDS = ("delsarte_lp", "yudin_energy")
 
 
@@ -1070,12 +1041,14 @@ def bounds_for(
     """Every applicable bound for codes of an objective, in registry order.
 
     Geometric bounds on the max cosine apply to every code and are included for every objective;
-    then the objective's own: ``riesz`` energy lower bound (and the Coulomb estimate on S^2),
-    ``softmax_code`` Theorem 3.9 bounds, ``mgd`` Hadamard's bound.
+    then the kinds the objective declares (``Objective.bound_kinds``): ``riesz`` energy lower bound (and
+    the Coulomb estimate on S^2), ``softmax_code`` Theorem 3.9 bounds, ``mgd`` Hadamard's bound. An
+    objective that declares none (one a user registered) gets the max-cosine bounds only.
 
     Parameters
     ----------
-    objective : ``"riesz"`` | ``"tammes"`` | ``"softmax_code"`` | ``"mgd"``
+    objective : str
+        A registered objective (:func:`spherecodes.objectives.available_objectives`).
     d, K : int >= 2
     lp : bool
         Include the LP bounds (``delsarte_lp``, ``yudin_energy``), which take seconds.
@@ -1086,18 +1059,19 @@ def bounds_for(
         When given, a bound whose computation fails with :class:`SolverError` is left out and
         ``(name, message)`` is appended to this list; otherwise the error propagates.
     **params
-        The objective's parameters (see :func:`normalise_objective_params`).
+        The objective's parameters (its ``Param`` declarations; defaults filled in).
 
     Returns
     -------
     list of BoundValue
     """
-    objective, norm = normalise_objective_params(objective, params)
+    obj, norm = objective_and_params(objective, params)
     d, K = _check_dK(d, K)
+    kinds = objective_bound_kinds(obj)
     extra = {k: v for k, v in (("n_max", n_max), ("grid_size", grid_size), ("solver", solver)) if v is not None}
     out = []
     for bound in BOUNDS.values():
-        if bound.kind not in _OBJECTIVE_KINDS[objective] or (not lp and bound.name in _LP_BOUNDS):
+        if bound.kind not in kinds or (not lp and bound.name in _LP_BOUNDS):
             continue
         try:
             value = bound.compute(d, K, **norm, **extra)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..code import Code, as_points
+from ..errors import UnknownNameError
 from ..objectives import get_objective
 from . import metrics
 from .bounds import bounds_for, check_bound
@@ -265,7 +266,7 @@ def certify(code_or_points: "Code | np.ndarray", objective: str | None = None, *
 
     notes: list[str] = []
     if distinct:
-        stationarity, rattler_list = _first_order(obj.name, points, params, notes)
+        stationarity, rattler_list = _first_order(obj, points, params, notes)
     else:  # forces and contact graphs are meaningless for coincident points
         stationarity, rattler_list = None, []
         notes.append("first-order analysis skipped: " + checks["distinct"]["reason"])
@@ -324,25 +325,44 @@ def certify(code_or_points: "Code | np.ndarray", objective: str | None = None, *
                        primary=obj.primary, maximise=bool(obj.maximise), notes=notes)
 
 
-def _first_order(name: str, points: np.ndarray, params: Mapping[str, Any],
-                 notes: list[str]) -> tuple[float | None, list]:
-    """Stationarity measure and rattlers for the objectives that have them."""
-    if name == "riesz":
-        return metrics.riesz_stationarity(points, params["s"], params["metric"], params["half_space"]), []
-    if name == "mgd":
-        return metrics.mgd_stationarity(points, params["eps"]), []
-    if name in ("tammes", "softmax_code"):
-        from .contacts import rattlers, tammes_kkt_residual
+def _energy_gradient(points: np.ndarray, params: Mapping[str, Any]) -> float:
+    return metrics.riesz_stationarity(points, params["s"], params["metric"], params["half_space"])
 
-        try:
-            ratt = [int(i) for i in rattlers(points)]
-            residual = tammes_kkt_residual(points)[0] if name == "tammes" else None
-        except Exception as exc:  # an LP failure must not hide the rest of the certificate
-            log.warning("contact analysis failed: %s", exc)
-            notes.append(f"contact analysis failed: {type(exc).__name__}: {exc}")
-            return None, []
-        return residual, ratt
-    return None, []
+
+def _logdet_gradient(points: np.ndarray, params: Mapping[str, Any]) -> float:
+    return metrics.mgd_stationarity(points, params["eps"])
+
+
+FIRST_ORDER_CONDITIONS = ("energy_gradient", "logdet_gradient", "contact_kkt", "contact_graph")
+"""First-order conditions an objective can declare (``Objective.first_order``): the relative Riemannian
+gradient of the Riesz energy (params s, metric, half_space) or of the MGD log det (param eps); the KKT
+residual of the max-min problem on the contact graph, with its rattlers (Tammes); the rattlers alone
+(softmax codes)."""
+
+_GRADIENT_CONDITIONS = {"energy_gradient": _energy_gradient, "logdet_gradient": _logdet_gradient}
+
+
+def _first_order(obj, points: np.ndarray, params: Mapping[str, Any],
+                 notes: list[str]) -> tuple[float | None, list]:
+    """Stationarity measure and rattlers for the first-order condition the objective declares."""
+    condition = obj.first_order
+    if condition is None:
+        return None, []
+    if condition not in FIRST_ORDER_CONDITIONS:
+        raise UnknownNameError("first-order condition", condition, FIRST_ORDER_CONDITIONS,
+                               context=f" declared by objective {obj.name!r}")
+    if condition in _GRADIENT_CONDITIONS:
+        return _GRADIENT_CONDITIONS[condition](points, params), []
+    from .contacts import rattlers, tammes_kkt_residual
+
+    try:
+        ratt = [int(i) for i in rattlers(points)]
+        residual = tammes_kkt_residual(points)[0] if condition == "contact_kkt" else None
+    except Exception as exc:  # an LP failure must not hide the rest of the certificate
+        log.warning("contact analysis failed: %s", exc)
+        notes.append(f"contact analysis failed: {type(exc).__name__}: {exc}")
+        return None, []
+    return residual, ratt
 
 
 def _overall_verdict(obj, comparisons: list[Comparison], checks: dict[str, dict]) -> str:

@@ -49,11 +49,12 @@ from importlib import resources
 from typing import Any
 
 from ..errors import InvalidParameterError, UnknownNameError
-from .bounds import _check_dK, normalise_objective_params, riesz_kernel
+from .bounds import _check_dK, objective_and_params, riesz_kernel
 
 __all__ = [
     "KnownValue",
     "known_optimum",
+    "KNOWN_FAMILIES",
     "known_table",
     "KNOWN_TABLES",
     "universal_optima",
@@ -373,17 +374,53 @@ def _mgd_known(d: int, K: int, eps: float) -> KnownValue | None:
     return None
 
 
+def _riesz_energy_family(d: int, K: int, params: dict[str, Any]) -> KnownValue | None:
+    return _riesz_known(d, K, params["s"], params["metric"], params["half_space"])
+
+
+def _max_cosine_family(d: int, K: int, params: dict[str, Any]) -> KnownValue | None:
+    return _tammes_known(d, K)
+
+
+def _one_vs_rest_family(d: int, K: int, params: dict[str, Any]) -> KnownValue | None:
+    value = softmax_code_optimum(d, K)
+    if value is None:
+        return None
+    name = "regular polygon" if d == 2 else ("simplex ETF" if K <= d + 1 else "subset of the cross-polytope")
+    return KnownValue(float(value), "one_vs_rest", PROVEN, _SOFTMAX, 0.0, name)
+
+
+def _gaussian_logdet_family(d: int, K: int, params: dict[str, Any]) -> KnownValue | None:
+    return _mgd_known(d, K, params["eps"])
+
+
+KNOWN_FAMILIES = {
+    "riesz_energy": _riesz_energy_family,
+    "max_cosine": _max_cosine_family,
+    "one_vs_rest": _one_vs_rest_family,
+    "gaussian_logdet": _gaussian_logdet_family,
+}
+"""Families of known optima, name -> ``f(d, K, params) -> KnownValue | None``. An objective names the one
+that applies to it in ``Objective.known_values`` (``riesz_energy``: s, metric, half_space;
+``max_cosine``: Tammes; ``one_vs_rest``: softmax codes; ``gaussian_logdet``: eps)."""
+
+
 def known_optimum(objective: str, d: int, K: int, **params: Any) -> KnownValue | None:
     """The best value known for (objective, d, K, params), or None when none is bundled.
 
+    The objective says which family of known values applies (``Objective.known_values``, see
+    :data:`KNOWN_FAMILIES`); an objective that declares none (one a user registered) gets None.
+
     Parameters
     ----------
-    objective : ``"riesz"`` | ``"tammes"`` | ``"softmax_code"`` | ``"mgd"``
+    objective : str
+        A registered objective (:func:`spherecodes.objectives.available_objectives`).
     d, K : int >= 2
         Ambient dimension and number of points.
     **params
-        ``riesz``: s (float, default 1), metric (``"euclidean"`` | ``"geodesic"``), half_space (bool);
-        ``mgd``: eps (float > 0). Others take none.
+        The objective's parameters (its ``Param`` declarations; defaults filled in), e.g. ``riesz``:
+        s (float, default 1), metric (``"euclidean"`` | ``"geodesic"``), half_space (bool);
+        ``mgd``: eps (float > 0, default 1).
 
     Returns
     -------
@@ -394,19 +431,15 @@ def known_optimum(objective: str, d: int, K: int, **params: Any) -> KnownValue |
     Raises
     ------
     UnknownNameError, InvalidParameterError
-        Unknown objective, bad d or K, unknown or invalid parameters.
+        Unknown objective, bad d or K, unknown or invalid parameters, an unknown declared family.
     """
-    objective, norm = normalise_objective_params(objective, params)
+    obj, norm = objective_and_params(objective, params)
     d, K = _check_dK(d, K)
-    if objective == "riesz":
-        return _riesz_known(d, K, norm["s"], norm["metric"], norm["half_space"])
-    if objective == "tammes":
-        return _tammes_known(d, K)
-    if objective == "softmax_code":
-        value = softmax_code_optimum(d, K)
-        if value is None:
-            return None
-        name = "regular polygon" if d == 2 else ("simplex ETF" if K <= d + 1 else "subset of the cross-polytope")
-        return KnownValue(float(value), "one_vs_rest", PROVEN, _SOFTMAX, 0.0, name)
-    return _mgd_known(d, K, norm["eps"])
-
+    if obj.known_values is None:
+        return None
+    try:
+        family = KNOWN_FAMILIES[obj.known_values]
+    except (KeyError, TypeError):
+        raise UnknownNameError("known-value family", obj.known_values, sorted(KNOWN_FAMILIES),
+                               context=f" declared by objective {obj.name!r}") from None
+    return family(d, K, norm)

@@ -15,6 +15,7 @@ import scipy.linalg
 
 from ..code import as_points
 from ..kernels import min_distance_max_cosine, riesz_energy, riesz_gradient
+from ..objectives import mgd as _mgd
 from ..tolerances import eps as machine_eps
 from ..tolerances import unit_norm_tolerance
 
@@ -145,25 +146,13 @@ def riesz_stationarity(points: Any, s: float = 1.0, metric: str = "euclidean", h
     return float(np.max(np.linalg.norm(tang, axis=1)) / scale)
 
 
-def _gaussian_gram(X: np.ndarray, eps: float) -> np.ndarray:
-    # squared chords from coordinate differences (accurate for close points)
-    sq = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        e2 = np.float64(eps) ** 2  # inf for huge eps: G is then the identity (0 * inf on the diagonal)
-        return np.where(sq > 0, np.exp(-e2 * sq), 1.0)
-
-
 def mgd_logdet(points: Any, eps: float = 1.0) -> float:
     r"""log det G with :math:`G_{ij} = \exp(-\varepsilon^2 |x_i - x_j|^2)`, by Cholesky in float64.
 
+    The formula of the objective, :func:`spherecodes.objectives.mgd.mgd_logdet`, on checked points.
     Returns ``-inf`` when G is numerically singular (Cholesky fails: e.g. coincident points).
     """
-    X = as_points(points)
-    try:
-        L = scipy.linalg.cholesky(_gaussian_gram(X, eps), lower=True)
-    except np.linalg.LinAlgError:
-        return -math.inf
-    return float(2.0 * np.sum(np.log(np.diag(L))))
+    return _mgd.mgd_logdet(as_points(points), eps)
 
 
 def mgd_stationarity(points: Any, eps: float = 1.0) -> float:
@@ -174,7 +163,7 @@ def mgd_stationarity(points: Any, eps: float = 1.0) -> float:
     critical point). ``inf`` when G is singular.
     """
     X = as_points(points)
-    G = _gaussian_gram(X, eps)
+    G = _mgd.gaussian_gram(X, eps)
     try:
         A = scipy.linalg.cho_solve(scipy.linalg.cho_factor(G, lower=True), np.eye(len(X)))
     except np.linalg.LinAlgError:

@@ -9,7 +9,7 @@ from _helpers import random_code
 
 from spherecodes.errors import InvalidParameterError
 from spherecodes.kernels.surrogate import lse_log_chord_tiled
-from spherecodes.objectives._maxmin import STAGE_SHARPNESS, lse_log_chord
+from spherecodes.solvers.maxmin import STAGE_SHARPNESS, lse_log_chord
 
 
 def _batch(B: int, K: int, d: int, dtype=torch.float64) -> torch.Tensor:

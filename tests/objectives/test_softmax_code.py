@@ -13,8 +13,10 @@ from _helpers import random_code, random_rotation
 
 from spherecodes.constructions import construct_points
 from spherecodes.objectives import get_objective
-from spherecodes.objectives.softmax_code import one_vs_rest_torch, polish_softmax_code
+from spherecodes.objectives.softmax_code import one_vs_rest_torch
 from spherecodes.solvers import solve
+from spherecodes.solvers.softmax_polish import polish_softmax_code
+from spherecodes.solvers.strategies import get_strategy
 
 SOFTMAX = get_objective("softmax_code")
 
@@ -110,11 +112,13 @@ def test_loss_value_gradient_and_batching():
 def test_one_vs_rest_polish_does_not_decrease_and_batch_is_deterministic():
     X = torch.from_numpy(np.stack([random_code(7, 3, 40 + b) for b in range(2)]))
     for b in range(2):
-        single, info = polish_softmax_code(X[b].numpy(), max_iter=200)
+        step = polish_softmax_code(X[b].numpy(), max_iter=200)
+        single = step.points
         assert brute_one_vs_rest(single) >= brute_one_vs_rest(X[b].numpy()) - 1e-12
-        assert info["value"] == pytest.approx(brute_one_vs_rest(single), abs=1e-12)
-    out, _ = SOFTMAX.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
-    again, _ = SOFTMAX.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
+        assert step.value == pytest.approx(brute_one_vs_rest(single), abs=1e-12)
+    strategy = get_strategy("softmax_code")
+    out = strategy.polish(SOFTMAX, X, {}, gtol=1e-11, max_iter=200, max_step=0.3).points
+    again = strategy.polish(SOFTMAX, X, {}, gtol=1e-11, max_iter=200, max_step=0.3).points
     np.testing.assert_array_equal(out.numpy(), again.numpy())
     for b in range(2):
         assert brute_one_vs_rest(out[b].numpy()) >= brute_one_vs_rest(X[b].numpy())

@@ -8,36 +8,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from _helpers import check_tangent_derivative as _fd_check
 from _helpers import random_code, random_rotation, reference_rows
+from _helpers import separation_by_brute_force as numpy_scores
 
-from spherecodes.constructions import construct_points
 from spherecodes.objectives import get_objective
-from spherecodes.objectives._maxmin import (
-    basin_hop,
-    contact_counts,
-    largest_hole,
-    lse_log_chord,
-    lse_max_cosine,
-    max_cosine_np,
-    penalty_polish,
-    polish_tammes,
-    polish_tammes_batch,
-    reinsert,
-    spread_exponents,
-    surrogate_stages,
-)
 from spherecodes.solvers import solve
-from spherecodes.solvers.lbfgs import riemannian_lbfgs
 
 TAMMES = get_objective("tammes")
-
-
-def numpy_scores(X: np.ndarray) -> dict:
-    """Independent reference: all pairs by brute force."""
-    K = len(X)
-    cos = max(float(X[i] @ X[j]) for i in range(K) for j in range(i + 1, K))
-    dist = min(float(np.linalg.norm(X[i] - X[j])) for i in range(K) for j in range(i + 1, K))
-    return {"max_cosine": cos, "min_distance": dist, "min_angle_deg": math.degrees(math.acos(cos))}
 
 
 def test_registered_and_primary():
@@ -77,24 +55,6 @@ def test_coincident_points_score_without_nan():
     assert not any(math.isnan(v) for v in s.values())
 
 
-def _fd_check(loss, X: np.ndarray, seed: int, h: float = 1e-6, rtol: float = 1e-6):
-    """Directional derivative along a random tangent direction: autograd vs central difference on the sphere."""
-    rng = np.random.default_rng(seed)
-    V = rng.normal(size=X.shape)
-    V -= np.sum(V * X, axis=1, keepdims=True) * X
-    T = torch.from_numpy(X)[None].clone().requires_grad_(True)
-    loss(T).sum().backward()
-    analytic = float(np.sum(T.grad[0].numpy() * V))
-
-    def at(t):
-        Y = X + t * V
-        Y /= np.linalg.norm(Y, axis=1, keepdims=True)
-        return float(loss(torch.from_numpy(Y)[None])[0])
-
-    numeric = (at(h) - at(-h)) / (2 * h)
-    assert analytic == pytest.approx(numeric, rel=rtol, abs=1e-9)
-
-
 def test_loss_is_max_cosine_with_correct_gradient():
     X = random_code(10, 3, 6)
     batch = torch.from_numpy(np.stack([X, random_code(10, 3, 7)]))
@@ -104,146 +64,6 @@ def test_loss_is_max_cosine_with_correct_gradient():
     for b in range(2):
         assert float(TAMMES.loss(batch[b:b + 1], {})[0]) == float(L[b])
     _fd_check(lambda T: TAMMES.loss(T, {}), X, seed=8)
-
-
-@pytest.mark.parametrize("s", [4.0, 64.0])
-def test_surrogates_gradients_and_bounds(s):
-    X = random_code(12, 4, 9)
-    _fd_check(lambda T: lse_log_chord(T, s), X, seed=10)
-    _fd_check(lambda T: lse_max_cosine(T, s), X, seed=11)
-    ref = numpy_scores(X)
-    T = torch.from_numpy(X)[None]
-    n_pairs = 12 * 11 / 2
-    v = float(lse_log_chord(T, s)[0])
-    assert -math.log(ref["min_distance"]) <= v <= -math.log(ref["min_distance"]) + math.log(n_pairs) / s + 1e-12
-    c = float(lse_max_cosine(T, s)[0])
-    assert ref["max_cosine"] <= c <= ref["max_cosine"] + math.log(2 * n_pairs) / s + 1e-12
-
-
-@pytest.mark.parametrize("d", [3, 8])
-def test_stage_losses_restarts_do_not_interact(d):
-    # low d spreads the first stage's exponent over the batch (restart b's loss depends on b, never on the
-    # other restarts' points); higher d uses one exponent, so a slice also equals the batch
-    X = torch.from_numpy(np.stack([random_code(11, d, 20 + b) for b in range(3)]))
-    other = torch.from_numpy(np.stack([random_code(11, d, 40 + b) for b in range(3)]))
-    stages = TAMMES.stages({}, d, 11)
-    for stage in stages:
-        full = stage.loss(X)
-        for b in range(3):
-            mixed = other.clone()
-            mixed[b] = X[b]
-            assert float(stage.loss(mixed)[b]) == pytest.approx(float(full[b]), rel=1e-14)
-            if d > 4:
-                assert float(stage.loss(X[b:b + 1])[0]) == pytest.approx(float(full[b]), rel=1e-14)
-    assert len(surrogate_stages(3, 11)) >= 1
-
-
-def test_spread_first_stage_matches_its_exponents():
-    X = torch.from_numpy(np.stack([random_code(11, 3, 60 + b) for b in range(4)]))
-    first = surrogate_stages(3, 11, first_spread=(16.0, 128.0))[0]
-    s = spread_exponents(4, 32.0, 256.0)
-    assert s[0] == pytest.approx(32.0) and s[-1] == pytest.approx(256.0) and bool(torch.all(s[1:] > s[:-1]))
-    full = first.loss(X)
-    for b in range(4):
-        assert float(full[b]) == pytest.approx(float(lse_log_chord(X[b:b + 1], float(s[b]))[0]), rel=1e-14)
-    assert spread_exponents(1, 32.0, 256.0).tolist() == [32.0]
-
-
-def test_polish_batch_equals_loop_and_improves():
-    X = torch.from_numpy(np.stack([random_code(9, 3, 30 + b) for b in range(3)]))
-    batch, info = polish_tammes_batch(X, max_iter=200)
-    assert info["iterations"] > 0
-    singles = []
-    for b in range(3):
-        single, _ = polish_tammes(X[b].numpy(), max_iter=200)
-        singles.append(numpy_scores(single)["max_cosine"])
-        np.testing.assert_array_equal(batch[b].numpy(), single)
-        assert singles[-1] < numpy_scores(X[b].numpy())["max_cosine"]
-        np.testing.assert_allclose(np.linalg.norm(single, axis=1), 1.0, atol=1e-15)
-    # the objective's polish adds basin hopping on the best restart only: never worse, others untouched
-    out, _ = TAMMES.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
-    best = int(np.argmin(singles))
-    for b in range(3):
-        if b == best:
-            assert numpy_scores(out[b].numpy())["max_cosine"] <= singles[b] + 1e-15
-        else:
-            np.testing.assert_array_equal(out[b].numpy(), batch[b].numpy())
-    # deterministic: the same input gives the same output
-    again, _ = TAMMES.polish(X, {}, gtol=1e-11, max_iter=200, max_step=0.3)
-    np.testing.assert_array_equal(again.numpy(), out.numpy())
-
-
-def test_penalty_polish_lowers_the_max_cosine_in_a_dense_case():
-    X = torch.from_numpy(np.stack([random_code(40, 8, 50 + b) for b in range(2)]))
-    Y, info = penalty_polish(X, max_probes=6, lbfgs_iter=100)
-    for b in range(2):
-        assert numpy_scores(Y[b].numpy())["max_cosine"] < numpy_scores(X[b].numpy())["max_cosine"] - 1e-3
-        np.testing.assert_allclose(np.linalg.norm(Y[b].numpy(), axis=1), 1.0, atol=1e-14)
-    single, _ = penalty_polish(X[1:2], max_probes=6, lbfgs_iter=100)
-    np.testing.assert_allclose(single[0].numpy(), Y[1].numpy(), atol=1e-13)
-
-
-def test_polish_reaches_the_icosahedron_to_1e12():
-    # start near a rotated icosahedron: the SLP must return to max cosine 1/sqrt(5) far below surrogate accuracy
-    rng = np.random.default_rng(12)
-    X = construct_points("icosahedron", 3, 12) @ random_rotation(3, 13)
-    X = X + 0.02 * rng.normal(size=X.shape)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    W, info = polish_tammes(X)
-    assert numpy_scores(W)["max_cosine"] == pytest.approx(1.0 / math.sqrt(5.0), abs=1e-12)
-    assert "stationary" in info["status"] or "radius" in info["status"]
-
-
-def test_largest_hole_finds_the_face_centres_of_the_octahedron():
-    # the largest empty caps of the octahedron (+-e_i) are centred on its 8 face centres, max cosine 1/sqrt(3)
-    Q = random_rotation(3, 21)
-    W = np.vstack([np.eye(3), -np.eye(3)]) @ Q
-    x = largest_hole(W, np.random.default_rng(0))
-    assert np.linalg.norm(x) == pytest.approx(1.0, abs=1e-14)
-    assert float((W @ x).max()) == pytest.approx(1.0 / math.sqrt(3.0), abs=1e-6)
-    assert float((W @ x).max()) >= 1.0 / math.sqrt(3.0) - 1e-12  # no point is farther from all six
-
-
-def test_largest_hole_beats_random_candidates():
-    W = random_code(30, 4, 22)
-    x = largest_hole(W, np.random.default_rng(1))
-    probe = random_code(20000, 4, 23)
-    assert float((W @ x).max()) <= float((probe @ W.T).max(axis=1).min()) + 1e-3
-
-
-def test_contact_counts_of_the_icosahedron():
-    W = construct_points("icosahedron", 3, 12) @ random_rotation(3, 24)
-    assert contact_counts(W).tolist() == [5] * 12
-
-
-def test_reinsert_moves_contact_points_to_holes_deterministically():
-    W = construct_points("icosahedron", 3, 12) @ random_rotation(3, 25)
-    # 13 points: the extra one, at a face centre, and that face's 3 vertices hold the only contacts
-    W = np.vstack([W, largest_hole(W, np.random.default_rng(2))])
-    a = reinsert(W, 2, np.random.default_rng(3))
-    b = reinsert(W, 2, np.random.default_rng(3))
-    np.testing.assert_array_equal(a, b)
-    moved = np.flatnonzero(np.any(a != W, axis=1))
-    assert moved.size == 2
-    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-14)
-    counts = contact_counts(W)
-    assert counts[12] > 0 and np.count_nonzero(counts) >= 2
-    assert np.all(counts[moved] > 0)  # only points with contacts are moved
-
-
-@pytest.mark.parametrize("temperature,reinsertion", [(0.0, True), (1e-3, True), (1e-3, False)])
-def test_basin_hop_never_worse_and_deterministic(temperature, reinsertion):
-    X = torch.from_numpy(random_code(14, 3, 26))[None]
-    stage = surrogate_stages(3, 14)[0]
-    W0, _ = polish_tammes(riemannian_lbfgs(stage.loss, X, max_iter=50, gtol=1e-3).X[0].numpy())
-    v0 = max_cosine_np(W0)
-    runs = [basin_hop(W0, local=lambda Y, deadline=None: polish_tammes(Y, max_iter=100), value=max_cosine_np,
-                      trials=6, rng=np.random.default_rng(4), patience=6, temperature=temperature,
-                      reinsertion=reinsertion) for _ in range(2)]
-    (W, info), (W2, _) = runs
-    np.testing.assert_array_equal(W, W2)
-    assert max_cosine_np(W) <= v0 and info["value"] == max_cosine_np(W)
-    assert numpy_scores(W)["min_distance"] >= numpy_scores(W0)["min_distance"] - 1e-15
 
 
 @pytest.mark.parametrize("d,K,expected", [
@@ -282,22 +102,3 @@ def test_cli_generate_tammes_json():
         assert key in scores
     assert scores["max_cosine"] == pytest.approx(1.0 / math.sqrt(5.0), abs=1e-9)
     assert scores["one_vs_rest"] == pytest.approx(1.0 - 1.0 / math.sqrt(5.0), abs=1e-9)
-
-
-def test_first_round_draws_more_starts_in_low_dimension_and_keeps_restarts():
-    """Round 0 of a low-dimensional Tammes search draws FIRST_ROUND_FACTOR x restarts starts (capped by
-    FIRST_ROUND_MAX_PAIRS pair terms); the pool, the perturbation rounds and the result keep ``restarts``."""
-    from spherecodes.objectives import tammes
-
-    obj = get_objective("tammes")
-    assert obj.first_round_size(3, 20, 4) == 4 * tammes.FIRST_ROUND_FACTOR
-    assert obj.first_round_size(tammes.HOP_MAX_D + 1, 20, 4) == 4
-    big = int(math.isqrt(tammes.FIRST_ROUND_MAX_PAIRS)) + 1  # K^2 above the cap: no oversampling left
-    assert obj.first_round_size(3, big, 4) == 4
-    assert get_objective("riesz").first_round_size(3, 20, 4) == 4
-    res = solve("tammes", 3, 9, restarts=2, rounds=0, seed=5)
-    assert res.restarts == 2
-    assert len(res.restart_scores) == res.first_round_starts == 2 * tammes.FIRST_ROUND_FACTOR
-    assert 0.0 < res.success_rate <= 1.0
-    # the code returned is the best of all the round-0 starts
-    assert res.scores["max_cosine"] == pytest.approx(float(np.min(res.restart_scores)), abs=1e-15)

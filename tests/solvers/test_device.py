@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from spherecodes.errors import ResourceError
+from spherecodes.kernels import memory
 from spherecodes.objectives import get_objective
 from spherecodes.objectives.base import Objective
 from spherecodes.solvers import device
@@ -16,12 +17,13 @@ RIESZ = get_objective("riesz")
 
 @pytest.fixture
 def free_memory(monkeypatch):
-    """Set the free memory device.py sees, in bytes."""
+    """Set the free memory the memory check (solvers/device.py) and the tile choice (kernels/memory.py) see."""
 
-    monkeypatch.setattr(device, "FREE_MEMORY_CACHE_S", 0.0)
+    monkeypatch.setattr(memory, "FREE_MEMORY_CACHE_S", 0.0)
 
     def set_free(nbytes: int) -> None:
         monkeypatch.setattr(device, "available_memory_bytes", lambda dev: int(nbytes))
+        monkeypatch.setattr(memory, "available_memory_bytes", lambda dev: int(nbytes))
 
     return set_free
 

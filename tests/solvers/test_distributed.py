@@ -186,3 +186,23 @@ def test_generate_cli_distributed_single_rank_and_tile_option(tmp_path):
     assert bad.exit_code == 2 and "time-budget" in bad.output and "Traceback" not in bad.output
     bad = CliRunner().invoke(cli, ["generate", "riesz", "-d", "3", "-K", "12", "--tile", "0"])
     assert bad.exit_code == 2 and "--tile" in bad.output
+
+
+def test_distributed_result_is_a_solve_result_and_becomes_a_code():
+    """One result type: solve_distributed returns a SolveResult (distributed fields set), scored in float64."""
+    from spherecodes.api import code_from_result
+    from spherecodes.kernels import riesz_energy
+    from spherecodes.solvers import SearchOptions, SolveResult
+
+    res = solve_distributed("riesz", d=3, K=8, options=SearchOptions(restarts=2, seed=1, max_iter=100),
+                            polish_iter=100)
+    assert isinstance(res, SolveResult) and res.objective == "riesz" and res.restarts == 2
+    assert res.all_points.shape == (2, 8, 3) and res.best in (0, 1) and len(res.status) == 2
+    np.testing.assert_array_equal(res.points, res.all_points[res.best])
+    assert res.scores["energy"] == pytest.approx(riesz_energy(res.points, 1.0), rel=1e-14)
+    assert res.stop_reason == res.status[res.best]
+    code = code_from_result(res)
+    assert code.provenance["world_size"] == 1 and "success_rate" not in code.provenance
+    assert code.scores == res.scores and code.params == res.params
+    with pytest.raises(InvalidParameterError, match="time_budget"):
+        solve_distributed("riesz", d=3, K=8, options=SearchOptions(time_budget=1.0))

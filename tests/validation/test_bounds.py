@@ -460,7 +460,6 @@ def test_check_and_assert_bound():
     lambda: yudin_energy_bound(3, 5, 1.0, half_space="yes"),
     lambda: bounds_for("thomson", 3, 5),
     lambda: bounds_for("tammes", 3, 5, s=1.0),
-    lambda: bounds_for("mgd", 3, 5),
     lambda: bounds_for("mgd", 3, 5, eps=-1.0),
     lambda: bounds_for("riesz", 3, 5, metric="manhattan"),
     lambda: get_bound("rankin").compute(0, 5),
@@ -532,3 +531,12 @@ def test_bounds_for_can_leave_out_a_failing_lp_bound(monkeypatch):
     values = bounds_for("riesz", 3, 12, n_max=6, failures=failures)
     assert "yudin_energy" not in {v.name for v in values} and "delsarte_lp" in {v.name for v in values}
     assert failures == [("yudin_energy", "LP solver SCIPY returned status 'numerical trouble'")]
+
+
+def test_mgd_eps_defaults_to_the_objectives_default():
+    """bounds_for reads the parameter defaults from the objective (mgd eps = 1), not from a copy of its own."""
+    from spherecodes.objectives import get_objective
+
+    default = get_objective("mgd").normalise_params()["eps"]
+    assert [b.name for b in bounds_for("mgd", 3, 5, lp=False)] == \
+        [b.name for b in bounds_for("mgd", 3, 5, lp=False, eps=default)]

@@ -298,7 +298,6 @@ def test_mgd_two_points():
     lambda: known_optimum("riesz", 3, 5, p=2),
     lambda: known_optimum("riesz", 3, 5, half_space=1),
     lambda: known_optimum("tammes", 3, 5, s=1.0),
-    lambda: known_optimum("mgd", 3, 2),
     lambda: known_optimum("mgd", 3, 2, eps=0.0),
     lambda: parse_exact("__import__('os').getcwd()"),
     lambda: parse_exact("2**10"),
@@ -312,3 +311,8 @@ def test_parse_exact():
     assert parse_exact("(1+sqrt(5))/4") == pytest.approx(PHI / 2, abs=1e-16)
     assert parse_exact("-1/sqrt(5)") == pytest.approx(-1 / math.sqrt(5), abs=1e-16)
     assert parse_exact("3/2") == 1.5
+
+
+def test_mgd_eps_default_is_the_objectives():
+    """known_optimum fills the mgd eps default (1) from the objective's declaration."""
+    assert known_optimum("mgd", 3, 2) == known_optimum("mgd", 3, 2, eps=1.0)

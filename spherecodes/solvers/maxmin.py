@@ -1,4 +1,4 @@
-r"""Shared machinery of the two max-min objectives (``tammes`` and ``softmax_code``).
+r"""The max-min solver shared by the ``tammes`` and ``softmax_code`` strategies (:mod:`spherecodes.solvers.strategies`).
 
 Both objectives maximise a minimum of many smooth functions of the points, so their optima are
 not stationary points of a smooth loss. The search therefore runs in three steps:
@@ -64,9 +64,10 @@ import torch
 from scipy.optimize import linprog
 
 from ..kernels.surrogate import SURROGATE_TILED_MIN_K, lse_log_chord_tiled
-from ..solvers.lbfgs import riemannian_lbfgs
-from ..solvers.sphere import typical_spacing
-from .base import Stage
+from ..objectives.tammes import masked_gram, max_cosine_torch
+from .lbfgs import riemannian_lbfgs
+from .sphere import typical_spacing
+from .steps import Stage, StepResult, batch_reason
 
 __all__ = [
     "lse_max_cosine",
@@ -102,14 +103,6 @@ _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1
 # ----------------------------------------------------------------------------- surrogate
 
 
-def _masked_gram(X: torch.Tensor) -> torch.Tensor:
-    """Gram matrices (B, K, K) with -inf on the diagonal (self pairs excluded)."""
-    gram = X @ X.transpose(-1, -2)
-    K = X.shape[-2]
-    eye = torch.eye(K, dtype=torch.bool, device=X.device)
-    return gram.masked_fill(eye, -math.inf)
-
-
 def lse_max_cosine(X: torch.Tensor, beta: float) -> torch.Tensor:
     r"""Smooth max of the pair cosines, :math:`\frac1\beta\log\sum_{i\ne j} e^{\beta\langle x_i,x_j\rangle}`, (B,).
 
@@ -117,7 +110,7 @@ def lse_max_cosine(X: torch.Tensor, beta: float) -> torch.Tensor:
     Computed with ``logsumexp``: no overflow for any beta.
     """
     B = X.shape[0]
-    return torch.logsumexp(beta * _masked_gram(X).reshape(B, -1), dim=1) / beta
+    return torch.logsumexp(beta * masked_gram(X).reshape(B, -1), dim=1) / beta
 
 
 @functools.lru_cache(maxsize=32)
@@ -150,12 +143,6 @@ def lse_log_chord(X: torch.Tensor, s: "float | torch.Tensor") -> torch.Tensor:
         s = s.to(dtype=sq.dtype, device=sq.device)
         return torch.logsumexp((-0.5 * s[:, None]) * torch.log(sq), dim=1) / s
     return torch.logsumexp((-0.5 * s) * torch.log(sq), dim=1) / s
-
-
-def max_cosine_torch(X: torch.Tensor) -> torch.Tensor:
-    """Exact max over pairs i != j of <x_i, x_j>, (B,); subgradient: that of one maximal pair."""
-    B = X.shape[0]
-    return _masked_gram(X).reshape(B, -1).amax(dim=1)
 
 
 #: sharpness kappa of the surrogate stages (s = 2 kappa); see the module docstring
@@ -262,7 +249,7 @@ def trust_region_slp(W: np.ndarray, *, value: Callable[[np.ndarray], float],
                      model: Callable[[np.ndarray, float, float], "LinearModel | None"], radius: float,
                      max_radius: float, min_radius: float = 1e-13, max_iter: int = 500,
                      deadline: float | None = None, l1_weight: float = 1e-7,
-                     stationary_tol: float = 1e-14) -> tuple[np.ndarray, dict]:
+                     stationary_tol: float = 1e-14) -> StepResult:
     """Minimise ``value(W) = max_r g_r(W)`` by sequential LP with a trust region on every block's l1 norm.
 
     Each block of displacement coordinates (a point's tangent step, in an orthonormal basis) is bounded
@@ -287,9 +274,9 @@ def trust_region_slp(W: np.ndarray, *, value: Callable[[np.ndarray], float],
 
     Returns
     -------
-    W : ndarray (K, d)
-    info : dict
-        ``iterations`` (LPs solved), ``evaluations``, ``value``, ``radius``, ``status``.
+    StepResult
+        ``points`` (K, d), ``iterations`` (LPs solved), ``evaluations``, ``value`` (the final ``value(W)``),
+        ``stop_reason``, ``details["radius"]`` (the final trust radius).
     """
     f = value(W)
     r = radius
@@ -363,9 +350,8 @@ def trust_region_slp(W: np.ndarray, *, value: Callable[[np.ndarray], float],
                 r *= 0.5
         else:
             r *= 0.25
-    info["value"] = f
-    info["radius"] = r
-    return W, info
+    return StepResult(points=W, iterations=info["iterations"], evaluations=info["evaluations"],
+                      stop_reason=info["status"], value=f, details={"radius": r})
 
 
 # ----------------------------------------------------------------------------- Tammes rows
@@ -457,7 +443,7 @@ def _hinge_loss(X: torch.Tensor, tau: torch.Tensor, delta: torch.Tensor) -> torc
 
 
 def penalty_polish(X: torch.Tensor, *, max_probes: int = 40, lbfgs_iter: int = 200, deadline: float | None = None,
-                   floor: float = 1e-13) -> tuple[torch.Tensor, dict]:
+                   floor: float = 1e-13) -> StepResult:
     r"""Batched polish of the max cosine for dense contact graphs: targets below the current maximum.
 
     For each restart, with :math:`m` its max cosine and a step :math:`\delta`, L-BFGS minimises
@@ -466,6 +452,8 @@ def penalty_polish(X: torch.Tensor, *, max_probes: int = 40, lbfgs_iter: int = 2
     was reached and is quartered when nothing improved, until it falls below ``floor * (1 + |m|)``.
     Cost per step is that of the surrogate (one batched K x K evaluation), with no LP, which suits codes whose
     near-active pairs are too many for the SLP (e.g. K = 100 in d = 10, or K = 1000).
+    Returns a :class:`StepResult` with ``points`` (B, K, d), ``details["probes"]`` and ``details["values"]``
+    (the max cosine of every restart, (B,)).
     """
     X = X.detach().to(torch.float64).clone()
     B, K, d = X.shape
@@ -473,9 +461,14 @@ def penalty_polish(X: torch.Tensor, *, max_probes: int = 40, lbfgs_iter: int = 2
     m = max_cosine_torch(X)
     delta = 0.01 * (1.0 - m).clamp_min(1e-3)
     info = {"iterations": 0, "evaluations": 0, "probes": 0}
+    reason = f"{max_probes} probes done"
     for _ in range(max_probes):
         active = delta > floor * (1.0 + m.abs())
-        if not bool(active.any()) or (deadline is not None and time.perf_counter() > deadline):
+        if not bool(active.any()):
+            reason = "every target step below the floor"
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            reason = "time budget"
             break
         idx = torch.nonzero(active).flatten()
         tau, dl = m[idx] - delta[idx], delta[idx]
@@ -490,14 +483,18 @@ def penalty_polish(X: torch.Tensor, *, max_probes: int = 40, lbfgs_iter: int = 2
         X[idx[better]] = out.X[better]
         m[idx[better]] = m_new[better]
         delta[idx] = torch.where(better & reached, 2.0 * dl, torch.where(better, dl, 0.25 * dl))
-    info["value"] = m
-    return X, info
+    return StepResult(points=X, iterations=info["iterations"], evaluations=info["evaluations"], stop_reason=reason,
+                      details={"probes": info["probes"], "values": m})
 
 
 def polish_tammes_batch(X: torch.Tensor, *, max_iter: int = 400, deadline: float | None = None,
-                        max_slp_rows: int | None = None) -> tuple[torch.Tensor, dict]:
+                        max_slp_rows: int | None = None) -> StepResult:
     """Polish a batch (B, K, d): SLP per restart when the contact set is small, else the batched penalty polish
-    first (then the SLP where its LP has become small enough)."""
+    first (then the SLP where its LP has become small enough).
+
+    Returns a :class:`StepResult`: ``points`` (B, K, d) float64 on the CPU, ``details["statuses"]`` the stop
+    reason of every restart, and ``details["penalty_probes"]`` when the penalty polish ran.
+    """
     limit = MAX_SLP_ROWS if max_slp_rows is None else max_slp_rows
     X = X.detach().to("cpu", torch.float64)
     B, K, d = X.shape
@@ -505,11 +502,13 @@ def polish_tammes_batch(X: torch.Tensor, *, max_iter: int = 400, deadline: float
     W0 = X[0].numpy()
     lm = tammes_model(W0, max_cosine_np(W0), SLP_RADIUS * spacing)
     totals = {"iterations": 0, "evaluations": 0, "status": []}
+    details: dict = {}
     if lm is None or lm.values.shape[0] > limit:
-        X, info = penalty_polish(X, deadline=deadline)
-        totals["iterations"] += info["iterations"]
-        totals["evaluations"] += info["evaluations"]
-        totals["penalty_probes"] = info["probes"]
+        pen = penalty_polish(X, deadline=deadline)
+        X = pen.points
+        totals["iterations"] += pen.iterations
+        totals["evaluations"] += pen.evaluations
+        details["penalty_probes"] = pen.details["probes"]
         radius = 1e-3 * spacing
     else:
         radius = SLP_RADIUS * spacing
@@ -520,25 +519,27 @@ def polish_tammes_batch(X: torch.Tensor, *, max_iter: int = 400, deadline: float
         if lm is None or lm.values.shape[0] > limit:
             totals["status"].append("penalty polish only (contact set too large for the LP)")
             continue
-        W2, info = polish_tammes(W, max_iter=max_iter, deadline=deadline, radius=radius)
-        out[b] = torch.from_numpy(np.ascontiguousarray(W2))
-        totals["iterations"] += int(info["iterations"])
-        totals["evaluations"] += int(info["evaluations"])
-        totals["status"].append(info["status"])
-    return out, totals
+        step = polish_tammes(W, max_iter=max_iter, deadline=deadline, radius=radius)
+        out[b] = torch.from_numpy(np.ascontiguousarray(step.points))
+        totals["iterations"] += int(step.iterations)
+        totals["evaluations"] += int(step.evaluations)
+        totals["status"].append(step.stop_reason)
+    details["statuses"] = totals["status"]
+    return StepResult(points=out, iterations=totals["iterations"], evaluations=totals["evaluations"],
+                      stop_reason=batch_reason(totals["status"]) or "penalty polish", details=details)
 
 
 def polish_tammes(W: np.ndarray, *, max_iter: int = 500, deadline: float | None = None,
-                  radius: float | None = None) -> tuple[np.ndarray, dict]:
-    """Exact local optimisation of the max cosine from W (K, d) by the trust-region SLP."""
+                  radius: float | None = None) -> StepResult:
+    """Exact local optimisation of the max cosine from W (K, d) by the trust-region SLP (``value``: its max cosine)."""
     K, d = W.shape
     W = W / np.linalg.norm(W, axis=1, keepdims=True)
     spacing = typical_spacing(d, K)
-    W_s, info = trust_region_slp(W, value=max_cosine_np, model=tammes_model,
-                                 radius=SLP_RADIUS * spacing if radius is None else radius,
-                                 max_radius=SLP_MAX_RADIUS * spacing, max_iter=max_iter, deadline=deadline)
-    info["value"] = max_cosine_np(W_s)
-    return W_s, info
+    step = trust_region_slp(W, value=max_cosine_np, model=tammes_model,
+                            radius=SLP_RADIUS * spacing if radius is None else radius,
+                            max_radius=SLP_MAX_RADIUS * spacing, max_iter=max_iter, deadline=deadline)
+    step.value = max_cosine_np(step.points)
+    return step
 
 
 #: monotonic basin hopping in polish: trials on the best restart of a batch. Trials alternate between jitter
@@ -640,8 +641,8 @@ def reinsert(W: np.ndarray, n_move: int, rng: np.random.Generator) -> np.ndarray
 
 def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], float], trials: int,
               rng: np.random.Generator, deadline: float | None = None, patience: int | None = None,
-              temperature: float = 0.0, reinsertion: bool = False) -> tuple[np.ndarray, dict]:
-    """Basin hopping from W (K, d): perturb the current code, re-optimise with ``local(W, deadline=) -> (W, info)``.
+              temperature: float = 0.0, reinsertion: bool = False) -> StepResult:
+    """Basin hopping from W (K, d): perturb the current code, re-optimise with ``local(W, deadline=) -> StepResult``.
 
     Moves: even trials jitter every point (scales :data:`MBH_SCALES` times the typical spacing); odd trials
     relocate one or two random points uniformly and relax with the sharp surrogate first (on S^2 these find
@@ -654,7 +655,8 @@ def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], f
     ``delta`` is also accepted with probability ``exp(-delta / T)`` (Metropolis), which lets the search leave
     a deep basin through a slightly worse neighbouring one. Either way the best code seen is returned, so the
     result is never worse than W. Stops after ``trials`` trials or ``patience`` (default
-    :data:`MBH_PATIENCE`) trials in a row without a new best.
+    :data:`MBH_PATIENCE`) trials in a row without a new best. Returns a :class:`StepResult` with the best
+    code, its ``value`` and ``details["improvements"]``, ``details["accepted_worse"]``.
     """
     K, d = W.shape
     spacing = typical_spacing(d, K)
@@ -664,8 +666,13 @@ def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], f
     info_total = {"iterations": 0, "evaluations": 0, "improvements": 0, "accepted_worse": 0}
     stale = 0
     period = 3 if reinsertion else 2
+    reason = f"{trials} trials done"
     for t in range(trials):
-        if stale >= patience or (deadline is not None and time.perf_counter() > deadline):
+        if stale >= patience:
+            reason = f"no new best in {patience} trials"
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            reason = "time budget"
             break
         stale += 1
         kind, cycle = t % period, t // period
@@ -682,9 +689,10 @@ def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], f
             Y = _relax(Y, deadline)
         else:
             Y = reinsert(cur, 1 + cycle % 2, rng)
-        Y, info = local(Y, deadline=deadline)
-        info_total["iterations"] += int(info.get("iterations", 0))
-        info_total["evaluations"] += int(info.get("evaluations", 0))
+        step = local(Y, deadline=deadline)
+        Y = step.points
+        info_total["iterations"] += int(step.iterations)
+        info_total["evaluations"] += int(step.evaluations)
         v = value(Y)
         if v < best_v - 1e-13 * max(abs(best_v), 1e-300):
             best, best_v = Y, v
@@ -696,5 +704,7 @@ def basin_hop(W: np.ndarray, *, local: Callable, value: Callable[[np.ndarray], f
             # Metropolis: P(accept) = exp(-(v - cur_v) / T); equal codes (v == cur_v) are always taken
             info_total["accepted_worse"] += int(v > cur_v)
             cur, cur_v = Y, v
-    info_total["value"] = best_v
-    return best, info_total
+    return StepResult(points=best, iterations=info_total["iterations"], evaluations=info_total["evaluations"],
+                      stop_reason=reason, value=best_v,
+                      details={"improvements": info_total["improvements"],
+                               "accepted_worse": info_total["accepted_worse"]})
