@@ -114,8 +114,6 @@ def test_maths_layers_import_no_procedure_storage_or_api(layer):
     assert not bad, f"{layer}/ must not import solvers/, validation/, catalog/ or the api:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=True, reason="catalog/lookup.py and catalog/build.py still call api.generate; "
-                                       "the storage-only catalog is built on branch store (issue 13 part 3)")
 def test_catalog_imports_neither_the_api_nor_the_solvers():
     bad = _violations("catalog", ("api", "solvers"))
     assert not bad, "catalog/ is storage only:\n" + "\n".join(bad)
