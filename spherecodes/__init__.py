@@ -32,4 +32,16 @@ _LAZY = {
 __all__ = ["__version__", "Code", "SpherecodesError", "InvalidParameterError", *_LAZY]
 
 
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+#: subpackages and modules reachable as attributes (``spherecodes.validation.certify``), imported on first use
+_SUBMODULES = ("api", "catalog", "constructions", "export", "keys", "objectives", "plot", "solvers", "training",
+               "validation")
+
+_getattr, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    return _getattr(name)

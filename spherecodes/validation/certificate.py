@@ -158,6 +158,33 @@ class Certificate:
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Certificate":
+        """The certificate :meth:`to_dict` wrote (e.g. read back from a catalog or a ``.npz`` file).
+
+        Non-finite floats written as strings (``'inf'``, ``'nan'``) become floats again; ``ok`` is
+        recomputed from ``checks``; keys this version does not know are ignored.
+        """
+        def number(value: Any) -> Any:
+            return float(value) if isinstance(value, str) and value in ("inf", "-inf", "nan") else value
+
+        fields = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
+        fields["comparisons"] = [
+            Comparison(**{k: number(c[k]) for k in Comparison.__dataclass_fields__ if k in c})
+            if isinstance(c, Mapping) else c for c in data.get("comparisons", [])]
+        for name in ("scores", "tolerances"):
+            fields[name] = {k: number(v) for k, v in dict(data.get(name) or {}).items()}
+        fields["stationarity"] = number(data.get("stationarity"))
+        for name in ("params", "checks"):
+            fields[name] = dict(data.get(name) or {})
+        for name in ("rattlers", "notes"):
+            fields[name] = list(data.get(name) or [])
+        fields.setdefault("objective", "unknown")
+        fields.setdefault("d", 0)
+        fields.setdefault("K", 0)
+        fields.setdefault("verdict", "unknown")
+        return cls(**fields)
+
     def table(self) -> str:
         """A readable multi-line summary."""
         sense = "maximise" if self.maximise else "minimise"
