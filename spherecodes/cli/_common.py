@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 __all__ = ["Choice", "library_errors", "EXIT_STATUS", "exit_status_help", "cli_message", "emit_json",
-           "parse_param_options", "objective_param_options", "progress_bar", "require_extra", "bracket_key"]
+           "parse_param_options", "objective_param_options", "progress_bar", "require_extra", "bracket_key", "file_or_key"]
 
 #: The one table from library errors to exit statuses, used by every command (through :func:`library_errors`)
 #: and printed by ``spherecodes --help``. The first row whose class matches wins, so specific classes come first.
@@ -114,6 +114,21 @@ def require_extra(module: str, extra: str, what: str) -> None:
 
 
 _UNBRACKETED_KEY = re.compile(r"^(?P<obj>[A-Za-z0-9_\-]+)/(?P<rest>d=\d+/K=\d+)$")
+
+
+def file_or_key(text: str, option: str) -> str:
+    """What a FILE_OR_KEY argument names: an existing file's path, a catalog key (bracketed by
+    :func:`bracket_key`) or ``construction:NAME``, returned as is; anything else is a usage error that
+    says the file does not exist."""
+    from pathlib import Path
+
+    if text.startswith("construction:") or Path(text).exists():
+        return text
+    key = bracket_key(text)
+    if re.match(r"^[A-Za-z0-9_\-]+\[[^\]]*\]/d=", key):
+        return key
+    raise click.BadParameter(f"{text}: no such file (and not a catalog key such as riesz/d=3/K=12)",
+                             param_hint=option)
 
 
 def bracket_key(key: str) -> str:

@@ -82,6 +82,10 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
     # validate before the progress bar appears, so that a bad request prints only its error
     check_size(d, K)
     get_objective(objective).normalise_params(**params)
+    if not no_catalog and not distributed:
+        from ..catalog import default_catalogs
+
+        default_catalogs(catalog_path)  # an unusable --catalog: exit 2 before the progress bar
     if checkpoint is not None and not checkpoint.lower().endswith(".npz"):
         raise click.BadParameter(f"{checkpoint!r}: the search state is a numpy .npz archive; use a name ending "
                                  "in .npz", param_hint="--checkpoint")
