@@ -6,7 +6,6 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from spherecodes.objectives import Objective, Param
 

@@ -26,7 +26,7 @@ SHORT_HELP = {
     "lookup": "Look up the stored code for OBJECTIVE with K points in d dimensions.",
     "plot": "Draw the code in PATH (d=2: circle, d=3: sphere), its angles and its convergence.",
     "train": "Train a small MLP on scikit-learn's digits with hyperspherical class proxies.",
-    "validate": "Certify the code in PATH (.npz, .npy or a text file with one point per line).",
+    "validate": "Certify the code in PATH (.npz, .npy, proxies .pt, or a text file with one point per line).",
 }
 
 

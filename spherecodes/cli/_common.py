@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 __all__ = ["Choice", "library_errors", "EXIT_STATUS", "exit_status_help", "cli_message", "emit_json",
-           "parse_param_options", "objective_param_options", "progress_bar", "require_extra", "bracket_key", "file_or_key"]
+           "parse_param_options", "objective_param_options", "progress_bar", "require_extra", "bracket_key",
+           "file_or_key"]
 
 #: The one table from library errors to exit statuses, used by every command (through :func:`library_errors`)
 #: and printed by ``spherecodes --help``. The first row whose class matches wins, so specific classes come first.

@@ -11,13 +11,11 @@ user catalog does not hold the key, as ``lookup`` and ``export`` do.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 import numpy as np
@@ -25,7 +23,6 @@ import numpy as np
 from ..catalog.format import dumps
 from ..catalog.locations import builtin_catalog_path, user_catalog_path
 from ..errors import CatalogError, InvalidParameterError
-
 from ._common import bracket_key, library_errors
 
 __all__ = ["command", "catalog_option", "open_catalog"]

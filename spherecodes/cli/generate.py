@@ -6,7 +6,8 @@ of the stored and the new code is returned (see :func:`spherecodes.api.generate`
 the code came from (``source``: ``catalog:user``, ``catalog:builtin``, ``construction`` or ``solved``), this
 call's seconds (``time_s``) and the seconds of the search that made it (``solve_time_s``).
 
-Without ``--checkpoint``, Ctrl-C drops the run and says how to keep one next time. With ``--checkpoint FILE`` the search state is saved to FILE; Ctrl-C (SIGINT) or SIGTERM stops the
+Without ``--checkpoint``, Ctrl-C drops the run and says how to keep one next time. With
+``--checkpoint FILE`` the search state is saved to FILE; Ctrl-C (SIGINT) or SIGTERM stops the
 search within a second, saves it, prints the command that resumes it (``--resume``) and exits with
 status 130 (SIGINT) or 143 (SIGTERM).
 """
