@@ -114,6 +114,9 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     key = make_key(obj.name, norm_params, d, K)
     _check_search_options(restarts=restarts, rounds=rounds, seed=seed, time_budget=time_budget, device=device,
                           dtype=dtype)
+    if resume and checkpoint is None:
+        raise InvalidParameterError("resume", resume, "resume=True needs checkpoint=PATH, the file an earlier "
+                                    "search saved")
     if catalog is not False:
         check_catalog_argument(catalog)  # before the solve, not after it
     options = {"seed": seed, "restarts": restarts, "rounds": rounds, "time_budget": time_budget, "device": device,

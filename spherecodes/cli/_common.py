@@ -80,6 +80,7 @@ def cli_message(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"{exc.filename}: no such file"
     for param, flag in PARAM_FLAGS.items():
+        text = re.sub(rf"\b{param}=PATH\b", f"{flag} FILE", text)
         text = re.sub(rf"\b{param}=True\b", flag, text)
         text = re.sub(rf"\binvalid {param}=", f"invalid {flag} ", text)
     return text
@@ -133,9 +134,14 @@ def file_or_key(text: str, option: str) -> str:
 
 
 def bracket_key(key: str) -> str:
-    """``riesz/d=3/K=12`` -> ``riesz[]/d=3/K=12`` (default parameters); other text is returned as is."""
+    """``riesz/d=3/K=12`` -> the canonical ``riesz[half_space=false,metric=euclidean,s=1]/d=3/K=12`` (default
+    parameters); other text is returned as is."""
     match = _UNBRACKETED_KEY.match(key.strip())
-    return f"{match['obj']}[]/{match['rest']}" if match else key
+    if not match:
+        return key
+    from ..catalog import canonical_key
+
+    return canonical_key(f"{match['obj']}[]/{match['rest']}")
 
 
 class Choice(click.Choice):

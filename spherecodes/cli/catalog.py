@@ -220,7 +220,8 @@ def import_cmd(file, catalog_path) -> None:
 def remove_cmd(key, catalog_path) -> None:
     """Delete the entry KEY (also works on entries that verify reports as unreadable)."""
     cat = open_catalog(catalog_path, write=True)
-    if not cat.remove(bracket_key(key)):
+    key = bracket_key(key)
+    if not cat.remove(key):
         raise click.ClickException(_no_entry_message(cat, key))
     click.echo(f"removed {key}")
 
