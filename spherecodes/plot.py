@@ -3,8 +3,8 @@
 * d = 2: the points on the unit circle; d = 3: the points on the sphere. What is drawn on top fits the
   objective: for Riesz (Thomson) codes on S^2 each point is coloured by its number of Delaunay
   neighbours (5, 6, 7, ...: the disclination picture of the Thomson literature; by Euler's formula the
-  sum over points of 6 - degree is 12); for Tammes-type codes (``tammes``, ``softmax_code``) the
-  contact graph (pairs at the minimum distance) and the rattlers;
+  sum over points of 6 - degree is 12); for Tammes codes the contact graph (pairs at the minimum
+  distance) and the rattlers; other objectives: the points alone;
 * any d: the histogram of pairwise angles with the code's minimum angle and the best bound /
   known optimum marked;
 * the score per search round, as the excess over the final score on a log scale, when the code's
@@ -26,7 +26,7 @@ from .errors import InvalidParameterError
 __all__ = ["plot_code", "delaunay_degrees", "TAMMES_TYPE"]
 
 #: objectives whose optimum is decided by the closest pairs: contact graph and rattlers are meaningful
-TAMMES_TYPE = ("tammes", "softmax_code")
+TAMMES_TYPE = ("tammes",)
 #: colour of each Delaunay degree (other degrees: black)
 _DEGREE_COLOURS = {4: "tab:purple", 5: "tab:blue", 6: "0.75", 7: "tab:red", 8: "tab:orange"}
 

@@ -128,7 +128,8 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
                "scores": dict(code.scores), "source": prov.get("source"), "time_s": prov.get("call_time_s"),
                "solve_time_s": prov.get("time_s"), "out": out, "seed": prov.get("seed"),
                "stop_reason": prov.get("stop_reason"), "construction": prov.get("construction"),
-               "verdict": _verdict(code)}
+               "verdict": _verdict(code),
+               "verdict_note": None if code.certificate is None else code.certificate.verdict_note()}
     if as_json:
         emit_json(payload)
         return
@@ -141,7 +142,14 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
     click.echo(f"  {'search':>14s} = {_seconds(payload['solve_time_s'])}   seed={payload['seed']}   "
                f"({_describe_stop(payload['stop_reason'])})")
     if payload["verdict"]:
-        click.echo(f"  {'certificate':>14s} = {payload['verdict']}")
+        note = code.certificate.verdict_note()
+        if payload["source"] and payload["source"].startswith("catalog:"):
+            how = "stored with the code; `spherecodes validate` recomputes it, with the LP bounds"
+        elif not lp_bounds:
+            how = "without the LP bounds: --lp-bounds adds them, as `spherecodes validate` does"
+        else:
+            how = "with the LP bounds, as `spherecodes validate` computes it"
+        click.echo(f"  {'certificate':>14s} = {payload['verdict']}" + (f" ({note})" if note else "") + f"  [{how}]")
     if payload["construction"]:
         click.echo(f"  matches the exact construction '{payload['construction']}' (returned exactly)")
     if out:

@@ -19,7 +19,7 @@ def command(path, out, normalise):
     """Draw the code in PATH (d=2: circle, d=3: sphere), its angles and its convergence.
 
     Riesz codes on S^2 are coloured by their number of Delaunay neighbours (5, 6, 7: the disclination
-    picture); Tammes-type codes (tammes, softmax_code) show the contact graph and rattlers; the
+    picture); Tammes codes show the contact graph and rattlers; the
     convergence panel appears when the file's provenance holds the score per round.
     """
     require_extra("matplotlib", "plot", "spherecodes plot")
