@@ -12,8 +12,9 @@ tables, N <= 60; see its source column) extended with putative-optimum chords fo
 ``--store`` puts every code found into that catalog (it keeps the better code of a key).
 
 The seed of N is ``seed + N`` (reproducible); restarts/rounds default to the library defaults. ``--seeds``
-runs every N once per listed seed, with exactly that seed, and writes one row per (seed, N): seed, N,
-found_deg, ok, seconds, rounds (how often the default search reaches the best known over seeds). Angles are
+runs every N once per listed seed S, as ``--seed S`` would (generate's seed is S + N), and writes one row
+per (S, N): seed, N, found_deg, ok, seconds, rounds (how often the default search reaches the best known
+over seeds). Angles are
 written at full precision (repr of the float64).
 """
 
@@ -44,7 +45,7 @@ def main() -> None:
     ap.add_argument("--out", default="tammes.csv")
     ap.add_argument("--store", default=None, help="catalog file to put the codes in (keeps the better per key)")
     ap.add_argument("--seeds", type=str, default=None,
-                    help="comma-separated seeds: one run per (seed, N) with exactly that seed; seed-table layout")
+                    help="comma-separated seeds S: one run per (S, N), as --seed S; the seed-table layout")
     args = ap.parse_args()
     if args.seeds:
         seed_table(args)
@@ -87,7 +88,7 @@ def seed_table(args: argparse.Namespace) -> None:
     for N in Ns:
         for seed in (int(s) for s in args.seeds.split(",")):
             t0 = time.perf_counter()
-            code = spherecodes.generate("tammes", 3, N, seed=seed, restarts=args.restarts, rounds=args.rounds,
+            code = spherecodes.generate("tammes", 3, N, seed=seed + N, restarts=args.restarts, rounds=args.rounds,
                                         use_constructions=not args.no_constructions, catalog=False)
             dt = time.perf_counter() - t0
             found = code.scores["min_angle_deg"]
