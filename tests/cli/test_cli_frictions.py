@@ -72,13 +72,26 @@ def test_not_found_is_exit_1_in_every_command():
         assert result.exit_code == 1, (args, result.output)
 
 
-def test_help_shows_the_exit_status_table_and_imports_no_torch():
-    code = ("import sys; from spherecodes.cli import main; sys.argv = ['spherecodes', '--help']\n"
+def _run_without_torch(*args: str) -> str:
+    """stdout of ``spherecodes ARGS`` in a fresh interpreter, then NO-TORCH or TORCH (was torch imported)."""
+    code = (f"import sys; from spherecodes.cli import main; sys.argv = ['spherecodes', *{list(args)!r}]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_help_shows_the_exit_status_table_and_imports_no_torch():
+    out = _run_without_torch("--help")
     assert out.strip().endswith("NO-TORCH")
     assert "Exit status (every command):" in out and "130  interrupted by Ctrl-C" in out
+
+
+def test_lookup_imports_no_torch(tmp_path):
+    from spherecodes import Catalog, construct
+
+    Catalog(tmp_path / "cat.h5").put(construct("icosahedron", 3, 12))
+    out = _run_without_torch("lookup", "riesz", "-d", "3", "-K", "12", "--catalog", str(tmp_path / "cat.h5"))
+    assert "energy" in out and out.strip().endswith("NO-TORCH")
 
 
 def test_the_short_help_table_matches_each_commands_own_help():
