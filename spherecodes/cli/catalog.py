@@ -134,6 +134,13 @@ def show_cmd(key, as_json, with_points, catalog_path, builtin) -> None:
             if code is not None:
                 cat = shipped
     if code is None:
+        from ..keys import parse_key
+        from ..objectives import available_objectives
+
+        objective = parse_key(key)[0]
+        if objective not in available_objectives():  # a misspelt objective is bad input, not a miss
+            raise click.UsageError(f"unknown objective {objective!r} (valid objectives are: "
+                                   f"{', '.join(available_objectives())}): {_no_entry_message(cat, key)}")
         raise click.ClickException(_no_entry_message(cat, key))
     info = cat.info(key)
     meta = code.metadata()
