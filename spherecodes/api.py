@@ -184,6 +184,12 @@ def _proven_optimal_construction(obj, d: int, K: int, params: dict):
 def _finish(code: Code, key: str, catalog: Any, certify: bool, certify_lp: bool, stored: Code | None,
             stored_source: str | None, t_call: float) -> Code:
     """Attach the certificate and store in the catalog; returns the best of ``stored``, the catalog's and new."""
+    if stored is not None and not get_objective(code.objective).better(code.scores, stored.scores,
+                                                                       rtol=CATALOG_TIE_RTOL):
+        # the search asked for on a catalog hit did not beat the stored code (a tie keeps the stored one);
+        # nothing new to store or certify
+        log.info("%s: the stored code (%s) is at least as good as the search's; returning it", key, stored_source)
+        return _with_source(stored, stored_source, t_call)
     if certify:
         from .validation import certify as _certify
 
@@ -194,10 +200,6 @@ def _finish(code: Code, key: str, catalog: Any, certify: bool, certify_lp: bool,
         kept = store_code(code, catalog)
         if kept is not code:
             code, source = kept, "catalog:user"
-    if stored is not None and get_objective(code.objective).better(stored.scores, code.scores,
-                                                                   rtol=CATALOG_TIE_RTOL):
-        log.info("%s: the stored code (%s) is better than the search's; returning it", key, stored_source)
-        code, source = stored, stored_source
     return _with_source(code, source, t_call)
 
 
