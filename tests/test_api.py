@@ -157,3 +157,13 @@ def test_validation_is_reachable_right_after_import_spherecodes():
             "print(spherecodes.validation.certify(c, lp=False).verdict)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "optimal"
+
+
+def test_a_search_that_does_not_beat_the_stored_code_returns_it_and_stores_nothing(tmp_path):
+    path = tmp_path / "cat.h5"
+    optimum = sc.construct("icosahedron", 3, 12)
+    Catalog(path).put(optimum)
+    before = Catalog(path, "r").info(optimum.key).sha256
+    code = sc.generate("riesz", 3, 12, seed=1, restarts=2, rounds=0, catalog=path, **FAST)
+    assert code.provenance["source"] == "catalog:user" and np.array_equal(code.points, optimum.points)
+    assert Catalog(path, "r").info(optimum.key).sha256 == before
