@@ -256,13 +256,14 @@ def _generate_distributed(objective, d, K, params, *, restarts, seed, device, dt
     obj = get_objective(objective)
     scores = obj.score(res.points, res.params)
     code = Code(points=res.points, objective=obj.name, params=res.params, scores=scores,
-                provenance={"solver": "solve_distributed", "seed": seed, "world_size": res.world_size,
-                            "tile": res.tile, "iterations": res.iterations, "time_s": res.time_s,
+                provenance={"solver": "solve_distributed", "source": "solved", "seed": seed,
+                            "world_size": res.world_size, "tile": res.tile, "iterations": res.iterations, "time_s": res.time_s,
                             "stop_reason": res.status[res.best]})
     if out:
         code.save(out)
     payload = {"objective": code.objective, "params": dict(code.params), "d": code.d, "K": code.K,
-               "scores": dict(code.scores), "time_s": res.time_s, "out": out, "seed": seed,
+               "scores": dict(code.scores), "source": "solved", "time_s": res.time_s, "solve_time_s": res.time_s,
+               "out": out, "seed": seed,
                "stop_reason": res.status[res.best], "construction": None, "verdict": None,
                "world_size": res.world_size, "tile": res.tile}
     if as_json:
