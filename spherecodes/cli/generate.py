@@ -257,8 +257,8 @@ def _generate_distributed(objective, d, K, params, *, restarts, seed, device, dt
     scores = obj.score(res.points, res.params)
     code = Code(points=res.points, objective=obj.name, params=res.params, scores=scores,
                 provenance={"solver": "solve_distributed", "source": "solved", "seed": seed,
-                            "world_size": res.world_size, "tile": res.tile, "iterations": res.iterations, "time_s": res.time_s,
-                            "stop_reason": res.status[res.best]})
+                            "world_size": res.world_size, "tile": res.tile, "iterations": res.iterations,
+                            "time_s": res.time_s, "stop_reason": res.status[res.best]})
     if out:
         code.save(out)
     payload = {"objective": code.objective, "params": dict(code.params), "d": code.d, "K": code.K,
