@@ -346,7 +346,7 @@ def _failing_put(path: str, fd: int, step: str) -> None:
     """Child: one put whose ``step`` raises ENOSPC; reports what put raised."""
     import shutil as sh
 
-    from spherecodes.catalog import store
+    from spherecodes import _fileio
 
     def enospc(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device (injected)")
@@ -358,7 +358,7 @@ def _failing_put(path: str, fd: int, step: str) -> None:
     elif step == "attrs":
         h5py.AttributeManager.__setitem__ = enospc
     elif step == "fsync":
-        store._fsync_file = enospc
+        _fileio.fsync_file = enospc  # the catalog's writer calls it through the module
     elif step == "replace":
         os.replace = enospc
     rng = np.random.default_rng(len(step))

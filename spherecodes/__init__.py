@@ -21,7 +21,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 #: public name -> module that defines it
 _LAZY = {
     "generate": ".api", "construct": ".api",
-    "Catalog": ".catalog", "LookupMiss": ".catalog", "lookup": ".catalog",
+    "Catalog": ".catalog", "LookupMiss": ".catalog", "lookup": ".catalog_compute",
     "available_constructions": ".constructions", "construct_points": ".constructions",
     "assign_classes": ".export", "save_proxies": ".export", "to_tensor": ".export",
     "available_objectives": ".objectives", "get_objective": ".objectives",

@@ -266,3 +266,6 @@ def construct(name: str, d: int, K: int, *, objective: str | None = None, **para
                 provenance={"solver": "construction", "construction": name, "version": __version__})
 
 
+
+# the catalog is storage only: give its lookup(compute=True) the solver (installs the compute-on-miss hook)
+from . import catalog_compute as _catalog_compute  # noqa: E402,F401

@@ -183,9 +183,11 @@ def check_header(attrs: Mapping[str, Any]) -> tuple[bool, str]:
     (ok, reason) : (bool, str)
         ``reason`` is empty when ok, otherwise one sentence saying what is wrong and what to do.
     """
+    from .hdf5 import H5_ERRORS  # (hdf5 reads this module's constants at import)
+
     try:  # a damaged file can fail anywhere in libhdf5 (OSError, KeyError, ...): report, never raise
         magic = attrs.get("magic")
-    except Exception as exc:
+    except H5_ERRORS as exc:
         return False, f"root attribute magic is unreadable ({type(exc).__name__}: {exc}); the file is damaged"
     if isinstance(magic, bytes):
         magic = magic.decode("utf-8", "replace")
@@ -196,13 +198,13 @@ def check_header(attrs: Mapping[str, Any]) -> tuple[bool, str]:
         version = int(attrs.get("format_version"))
     except (TypeError, ValueError, OverflowError):
         return False, "catalog has no integer root attribute format_version; the file is damaged"
-    except Exception as exc:
+    except H5_ERRORS as exc:
         return False, (f"root attribute format_version is unreadable ({type(exc).__name__}: {exc}); "
                        "the file is damaged")
     if version > FORMAT_VERSION:
         try:
             by = attrs.get("generated_by", "a newer spherecodes")
-        except Exception:
+        except H5_ERRORS:
             by = "a newer spherecodes"
         return False, (f"catalog format version {version} (written by {by}) is newer than the version "
                        f"this spherecodes reads ({FORMAT_VERSION}); upgrade spherecodes")

@@ -4,8 +4,12 @@ Order of search: the user's catalog (or the one passed in), then the built-in ca
 with the package (skipped when absent); when both hold the key, the better code is returned (ties: the
 first). A miss raises :class:`LookupMiss`, whose message lists
 the nearest stored sizes for the same objective and parameters and the exact command that
-makes the missing code; ``compute=True`` makes it instead (``spherecodes.generate``) and stores
-it in the user's catalog.
+makes the missing code; ``compute=True`` makes it instead and stores it in the user's catalog.
+
+The catalog is storage only and never imports the solvers: computing on a miss goes through a hook
+that the layer above installs (:func:`set_compute_hook`; importing :mod:`spherecodes.api` installs
+``spherecodes.generate``). ``spherecodes.lookup`` (:func:`spherecodes.catalog_compute.lookup`) is the
+same function with the hook always in place.
 
 An entry whose points fail their SHA-256 check (or cannot be read) is reported with a log
 warning and skipped: the search goes on to the next catalog, and a miss message names it.
@@ -19,19 +23,20 @@ around its computation (search, then keep-the-better store).
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..code import Code
 from ..errors import CatalogError, InvalidParameterError, SpherecodesError
-from ..keys import format_param, make_key, parse_key
+from ..keys import format_param
+from .keys import _registry, canonical_request, nearest_keys
 from .locations import builtin_catalog_path, user_catalog_path
-from .store import Catalog, _as_size
+from .store import Catalog
 
-__all__ = ["lookup", "LookupMiss", "default_catalogs", "find_stored", "store_code", "generate_command"]
+__all__ = ["lookup", "LookupMiss", "default_catalogs", "find_stored", "store_code", "generate_command",
+           "set_compute_hook", "ComputeHook"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,29 @@ CATALOG_TIE_RTOL = 1e-12
 
 #: How many nearby keys a miss message lists.
 MAX_NEARBY = 5
+
+#: ``compute(objective, d, K, params) -> Code``: makes a code without touching any catalog.
+ComputeHook = Callable[[str, int, int, dict[str, Any]], Code]
+_compute_hook: ComputeHook | None = None
+
+
+def set_compute_hook(compute: ComputeHook | None) -> ComputeHook | None:
+    """Install how :func:`lookup` computes a code on a miss with ``compute=True``; returns the previous hook.
+
+    The layer above the catalog installs it (:mod:`spherecodes.api` does on import, with
+    ``spherecodes.generate(..., catalog=False)``), so that the catalog stays storage only.
+
+    Parameters
+    ----------
+    compute : callable or None
+        ``compute(objective, d, K, params) -> Code`` for a normalised request; it must not read or write
+        a catalog (:func:`lookup` stores the result). None removes the hook.
+    """
+    global _compute_hook
+    if compute is not None and not callable(compute):
+        raise InvalidParameterError("compute", compute, "pass a function compute(objective, d, K, params) -> Code")
+    previous, _compute_hook = _compute_hook, compute
+    return previous
 
 
 class LookupMiss(SpherecodesError, KeyError):
@@ -72,12 +100,6 @@ class LookupMiss(SpherecodesError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise wrap the message in quotes
         return self.args[0]
-
-
-def _registry():
-    from .. import objectives
-
-    return objectives
 
 
 def check_catalog_argument(catalog: Any) -> None:
@@ -221,7 +243,7 @@ def _nearby(catalogs: list[Catalog], key: str, d: int, K: int) -> tuple[list[str
     """(stored keys with the same objective[params], same d first then nearest (d, K); other param sets)."""
     prefix = key.split("/")[0]
     objective = prefix.split("[")[0]
-    same: dict[str, tuple[bool, float]] = {}
+    stored: list[str] = []
     others: dict[str, int] = {}
     for cat in catalogs:
         try:
@@ -229,19 +251,12 @@ def _nearby(catalogs: list[Catalog], key: str, d: int, K: int) -> tuple[list[str
         except CatalogError as exc:
             logger.warning("%s", exc)
             continue
+        stored.extend(keys)
         for k in keys:
             head = k.split("/")[0]
-            if head == prefix:
-                try:
-                    _, _, kd, kK = parse_key(k)
-                except InvalidParameterError:
-                    continue
-                # the same dimension first (a code in another dimension is rarely a substitute), then distance in
-                # log-size: K=100 is as near to 50 as to 200
-                same[k] = (kd != d, abs(math.log(kd / d)) + abs(math.log(kK / K)))
-            elif head.split("[")[0] == objective:
+            if head != prefix and head.split("[")[0] == objective:
                 others[head] = others.get(head, 0) + 1
-    nearest = sorted(same, key=lambda k: (same[k], k))[:MAX_NEARBY]
+    nearest = nearest_keys(key, stored, MAX_NEARBY, same_params=True)
     other_heads = [f"{h} ({n} codes)" for h, n in sorted(others.items(), key=lambda t: -t[1])[:3]]
     return nearest, other_heads
 
@@ -263,8 +278,8 @@ def lookup(objective: str, d: int, K: int, *, catalog: "Catalog | str | os.PathL
         (``$SPHERECODES_CATALOG`` or the platform data directory). The built-in catalog is
         always searched after it.
     compute : bool
-        On a miss, call ``spherecodes.generate(objective, d, K, **params)``, store the result in
-        the (user) catalog and return the stored code.
+        On a miss, compute the code with the hook the layer above installed (``spherecodes.generate``,
+        see :func:`set_compute_hook`), store it in the (user) catalog and return the stored code.
     **params
         Objective parameters (e.g. ``s=1.0``); normalised by the objective, defaults filled in.
 
@@ -279,28 +294,22 @@ def lookup(objective: str, d: int, K: int, *, catalog: "Catalog | str | os.PathL
         that makes the code.
     InvalidParameterError
         Unknown objective or parameter, or invalid d, K.
+    CatalogError
+        ``compute=True`` on a miss while no compute hook is installed (the solvers were never imported):
+        call ``spherecodes.lookup`` instead, which installs it.
     """
-    obj = _registry().get_objective(objective)
-    d = _as_size("d", d, 2)
-    K = _as_size("K", K, 1)
-    norm = obj.normalise_params(**params)
-    obj.validate_size(d, K, norm)
-    key = make_key(obj.name, norm, d, K)
+    obj, d, K, norm, key = canonical_request(objective, d, K, params)
     code, catalogs, damaged = _search(key, catalog)
     if code is not None:
         return code
     if compute:
-        return _compute_and_store(obj.name, d, K, norm, catalog)
+        if _compute_hook is None:
+            raise CatalogError(f"no code for {key} stored, and lookup(compute=True) cannot compute it: the "
+                               "catalog is storage only; call spherecodes.lookup(..., compute=True), or import "
+                               "spherecodes.api first (it installs the solver)")
+        # computed without touching any catalog, then stored here once (a read-only catalog: not stored)
+        return store_code(_compute_hook(obj.name, d, K, dict(norm)), catalog)
     raise _miss(obj.name, d, K, norm, key, catalog, catalogs, damaged)
-
-
-def _compute_and_store(objective: str, d: int, K: int, params: dict[str, Any],
-                       catalog: "Catalog | str | os.PathLike[str] | None") -> Code:
-    from ..api import generate  # lazy: the solvers import torch
-
-    # computed without touching any catalog, then stored here once (a read-only catalog: not stored)
-    code = generate(objective, d, K, catalog=False, **params)
-    return store_code(code, catalog)
 
 
 def _miss(objective: str, d: int, K: int, params: dict[str, Any], key: str,

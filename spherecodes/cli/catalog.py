@@ -293,7 +293,7 @@ def build_cmd(keys, grid, objectives, dims, sizes, s, metric, half_space, eps, e
       torchrun --nproc-per-node 4 -m spherecodes catalog build --grid --objective tammes \\
           --dims 3-8 --sizes 4-64 --distributed
     """
-    from ..catalog.build import build_catalog, format_rows, grid_requests, key_requests, parse_int_list
+    from ..catalog_build import build_catalog, format_rows, grid_requests, key_requests, parse_int_list
     from ._common import collect_params, emit_json
 
     params = collect_params(s, metric, half_space, eps, extra)

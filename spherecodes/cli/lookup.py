@@ -38,7 +38,7 @@ def command(objective, d, K, s, metric, half_space, eps, extra, compute, out, as
 
     Example: spherecodes lookup riesz -d 3 -K 12 --out thomson12.npz
     """
-    from ..catalog.lookup import lookup
+    from ..catalog_compute import lookup
 
     params = collect_params(s, metric, half_space, eps, extra)
     code = lookup(objective, d, K, catalog=catalog_path, compute=compute, **params)

@@ -59,7 +59,7 @@ CHILD = textwrap.dedent("""
 
     out["put"] = attempt()
     # without the up-front permission check the write reaches the kernel, which must refuse it
-    store._read_only_reason = lambda p: ""
+    store.read_only_reason = lambda p: ""
     out["put_forced"] = attempt()
     out["store_code_returns_it"] = store_code(code, path) is code
     res = CliRunner().invoke(catalog_cmd, ["remove", key, "--catalog", path])

@@ -1,4 +1,5 @@
-"""Tests of spherecodes.catalog.lookup and spherecodes.catalog.locations."""
+"""Tests of spherecodes.catalog.lookup, spherecodes.catalog.locations and spherecodes.catalog_compute (the
+lookup with compute on a miss)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from _helpers import random_rotation
 
+from spherecodes import catalog_compute
 from spherecodes.catalog import Catalog, LookupMiss, default_catalogs, find_stored, lookup
 from spherecodes.catalog.locations import builtin_catalog_path, user_catalog_path
 from spherecodes.code import Code
@@ -145,7 +147,47 @@ def test_bad_requests_raise_invalid_parameter():
         lookup("riesz", 3, 4, metric="manhattan")
 
 
-# ------------------------------------------------------------------ compute
+# ------------------------------------------------------------------ compute (through the hook the api installs)
+@pytest.fixture
+def no_hook():
+    previous = lookup_mod.set_compute_hook(None)
+    yield
+    lookup_mod.set_compute_hook(previous)
+
+
+def test_compute_goes_through_the_installed_hook_and_stores_once(tmp_path, no_hook):
+    calls = []
+
+    def compute(objective, d, K, params):
+        calls.append((objective, d, K, params))
+        return riesz_code(d, K, seed=3, **params)
+
+    lookup_mod.set_compute_hook(compute)
+    made = lookup("riesz", 3, 7, compute=True, s=2)
+    assert calls == [("riesz", 3, 7, RIESZ.normalise_params(s=2))]
+    stored = Catalog(tmp_path / "user.h5", "r").get(key_of(3, 7, s=2))
+    assert np.array_equal(stored.points, made.points)
+    assert np.array_equal(lookup("riesz", 3, 7, compute=True, s=2).points, made.points) and len(calls) == 1
+
+
+def test_compute_without_a_hook_is_a_clear_error_and_a_hit_needs_none(tmp_path, no_hook):
+    with pytest.raises(CatalogError, match=r"storage only.*spherecodes\.lookup\(\.\.\., compute=True\)"):
+        lookup("riesz", 3, 7, compute=True)
+    Catalog(tmp_path / "user.h5").put(riesz_code(3, 7))
+    assert lookup("riesz", 3, 7, compute=True).K == 7
+    with pytest.raises(InvalidParameterError, match="compute"):
+        lookup_mod.set_compute_hook("generate")
+
+
+# ------------------------------------------------------------------ compute with the hook of catalog_compute
+def test_importing_it_installs_the_hook_and_the_catalog_lookup_uses_it(tmp_path, monkeypatch):
+    assert lookup_mod._compute_hook is catalog_compute.compute_uncatalogued
+    monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(
+        generate=lambda objective, d, K, *, catalog, **params: riesz_code(d, K, seed=4, **params)))
+    made = lookup("riesz", 3, 9, compute=True)
+    assert np.array_equal(made.points, riesz_code(3, 9, seed=4).points)
+
+
 def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeypatch):
     calls = []
 
@@ -155,7 +197,7 @@ def test_compute_generates_once_and_stores_in_the_user_catalog(tmp_path, monkeyp
         return riesz_code(d, K, seed=11, **params)
 
     monkeypatch.setitem(sys.modules, "spherecodes.api", types.SimpleNamespace(generate=fake_generate))
-    made = lookup("riesz", 3, 11, compute=True, s=2)
+    made = catalog_compute.lookup("riesz", 3, 11, compute=True, s=2)
     assert calls == [("riesz", 3, 11, RIESZ.normalise_params(s=2))]
     assert np.array_equal(made.points, riesz_code(3, 11, seed=11).points)
     stored = Catalog(tmp_path / "user.h5", "r").get(key_of(3, 11, s=2))

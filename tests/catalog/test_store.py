@@ -436,12 +436,12 @@ def _churn(path, n=16):
 
 
 def test_replacements_do_not_grow_the_file_without_bound(tmp_path, monkeypatch):
-    import spherecodes.catalog.store as store
+    import spherecodes.catalog.writing as writing
 
-    monkeypatch.setattr(store, "COMPACT_SLACK", 64 * 1024)  # small data, same mechanism
-    monkeypatch.setattr(store, "COMPACT_FACTOR", 1e9)
+    monkeypatch.setattr(writing, "COMPACT_SLACK", 64 * 1024)  # small data, same mechanism
+    monkeypatch.setattr(writing, "COMPACT_FACTOR", 1e9)
     _, leaky = _churn(tmp_path / "leaky.h5")
-    monkeypatch.setattr(store, "COMPACT_FACTOR", 2.0)
+    monkeypatch.setattr(writing, "COMPACT_FACTOR", 2.0)
     cat, sizes = _churn(tmp_path / "c.h5")
     before = cat.keys()
     cat.compact()

@@ -1,5 +1,7 @@
 """Fill a catalog with a grid of codes, in one process or split over the ranks of a torchrun launch.
 
+This sits above the catalog (it solves, the catalog only stores): ``spherecodes catalog build`` calls it.
+
 :func:`grid_requests` turns objectives x dimensions x sizes into requests (sizes an objective
 rejects are reported, not solved); :func:`build_catalog` solves every request that is not stored
 yet with :func:`spherecodes.generate` and puts the codes in the catalog (the better code is kept
@@ -29,9 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
-from ..errors import InvalidParameterError, SpherecodesError
-from ..keys import make_key, parse_key
+from ._version import __version__
+from .errors import InvalidParameterError, SpherecodesError
+from .keys import make_key, parse_key
 
 __all__ = ["Request", "BuildRow", "BuildReport", "parse_int_list", "grid_requests", "key_requests",
            "build_catalog", "shard_path", "format_rows"]
@@ -161,8 +163,8 @@ def grid_requests(objectives: Mapping[str, Mapping[str, Any]] | Sequence[str], d
     invalid : list of BuildRow
         Status ``invalid``, the objective's reason in ``note``.
     """
-    from ..objectives import get_objective
-    from ..solvers.solve import check_size
+    from .objectives import get_objective
+    from .solvers.solve import check_size
 
     if not isinstance(objectives, Mapping):
         objectives = {name: {} for name in objectives}
@@ -192,8 +194,8 @@ def grid_requests(objectives: Mapping[str, Mapping[str, Any]] | Sequence[str], d
 
 def key_requests(keys: Iterable[str]) -> list[Request]:
     """Requests for explicit catalog keys (``riesz[s=1]/d=3/K=12``; parameters may be partial), cheapest first."""
-    from ..objectives import get_objective
-    from ..solvers.solve import check_size
+    from .objectives import get_objective
+    from .solvers.solve import check_size
 
     requests: dict[str, Request] = {}
     for text in keys:
@@ -296,7 +298,7 @@ def build_catalog(catalog: "str | os.PathLike[str]", requests: Sequence[Request]
     SpherecodesError
         (distributed) a rank failed outside a solve (e.g. could not write its shard); raised on every rank.
     """
-    from .store import Catalog
+    from .catalog import Catalog
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidParameterError("seed", seed, "pass an integer >= 0 (every key is solved with this seed)")
@@ -315,7 +317,7 @@ def build_catalog(catalog: "str | os.PathLike[str]", requests: Sequence[Request]
         todo = [r for r in requests if r.key not in present]
         rows = [BuildRow(r.key, r.objective, r.d, r.K, "present") for r in requests if r.key in present]
         if distributed:
-            from ..solvers.distributed import check_consistent_launch
+            from .solvers.distributed import check_consistent_launch
 
             # a collective: also keeps rank 0 from writing the catalog while another rank still reads it
             check_consistent_launch({
@@ -366,11 +368,11 @@ def _solve_all(out: Path, cat, mine: Sequence[Request], *, rank: int, progress, 
     Returns (rows, put counts, error text); with a shard, an error outside a solve is returned instead
     of raised, so that it reaches every rank instead of leaving the others waiting at the barrier.
     """
-    from ..objectives import get_objective
-    from .store import Catalog
+    from .catalog import Catalog
+    from .objectives import get_objective
 
     if generate is None:
-        from ..api import generate
+        from .api import generate
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     # the build writes the catalog itself; no LP bounds in the certificates (seconds each)
     kwargs.update(catalog=False, certify=kwargs.pop("certify", True), certify_lp=False)

@@ -1,4 +1,4 @@
-"""Grid builds of a catalog (spherecodes.catalog.build): planning, one process, and 2 gloo ranks merged."""
+"""Grid builds of a catalog (spherecodes.catalog_build): planning, one process, and 2 gloo ranks merged."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from spherecodes.catalog import Catalog
-from spherecodes.catalog.build import (
+from spherecodes.catalog_build import (
     build_catalog,
     grid_requests,
     key_requests,
@@ -232,7 +232,7 @@ def test_ranks_with_different_grids_fail_on_every_rank(two_rank_build):
 
 def test_a_rank_that_cannot_write_its_shard_fails_every_rank(tmp_path, monkeypatch):
     # one process standing for a failed rank: the error is raised, not swallowed, and names the rank
-    import spherecodes.catalog.build as build
+    import spherecodes.catalog_build as build
 
     def broken(*args, **kwargs):
         return [], {}, "OSError: disk full"
