@@ -103,8 +103,9 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     Every option is validated before the catalog is read, so a bad option is an error on a catalog hit
     too. The rule on a hit: when none of the search options :data:`SEARCH_OPTIONS` is given, the stored
     code is returned (``source`` ``catalog:user`` or ``catalog:builtin``); giving any of them asks for a
-    search, and the better of the stored and the new code is returned (a tie keeps the stored one), as
-    with ``force=True``.
+    search, and the better of the stored and the new code is returned (a tie keeps the stored one); the
+    new code is stored only when it beats the stored one. ``force=True`` searches without reading the
+    catalog and stores the better of the new code and the one the catalog holds.
     """
     t_call = time.perf_counter()
     obj = get_objective(objective)
