@@ -40,6 +40,10 @@ def test_every_case_exits_1_or_2_with_one_line_and_no_traceback(generated):
 def test_the_table_in_docs_is_not_stale(generated):
     script, outcomes = generated
     assert script.DOC.read_text() == script.document(outcomes), "rerun: python scripts/bad_input_table.py"
+    readme = script.README.read_text()
+    if script.START in readme:  # the README shows the same table between its markers
+        block = readme.split(script.START, 1)[1].split(script.END, 1)[0]
+        assert block == "\n" + script.table(outcomes), "rerun: python scripts/bad_input_table.py"
 
 
 def test_the_readme_block_is_refreshed_between_the_markers(tmp_path):
