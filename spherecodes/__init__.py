@@ -34,8 +34,7 @@ __all__ = ["__version__", "SpherecodesError", "InvalidParameterError", *_LAZY]
 
 #: subpackages and modules reachable as attributes (``spherecodes.validation.certify``), imported on first use
 _SUBMODULES = ("api", "catalog", "catalog_build", "catalog_compute", "constructions", "export", "keys", "objectives",
-               "plot", "solvers", "training",
-               "validation")
+               "plot", "solvers", "training", "validation")
 
 _getattr, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
