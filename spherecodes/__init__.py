@@ -13,13 +13,13 @@ import logging
 
 from ._lazy import lazy_attributes
 from ._version import __version__
-from .code import Code
 from .errors import InvalidParameterError, SpherecodesError
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: public name -> module that defines it
 _LAZY = {
+    "Code": ".code",  # numpy: not needed by ``spherecodes --help``
     "generate": ".api", "construct": ".api",
     "Catalog": ".catalog", "LookupMiss": ".catalog", "lookup": ".catalog_compute",
     "available_constructions": ".constructions", "construct_points": ".constructions",
@@ -29,7 +29,19 @@ _LAZY = {
     "Certificate": ".validation", "certify": ".validation", "one_vs_rest_distances": ".validation",
 }
 
-__all__ = ["__version__", "Code", "SpherecodesError", "InvalidParameterError", *_LAZY]
+__all__ = ["__version__", "SpherecodesError", "InvalidParameterError", *_LAZY]
 
 
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+#: subpackages and modules reachable as attributes (``spherecodes.validation.certify``), imported on first use
+_SUBMODULES = ("api", "catalog", "catalog_build", "catalog_compute", "constructions", "export", "keys", "objectives",
+               "plot", "solvers", "training", "validation")
+
+_getattr, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    return _getattr(name)

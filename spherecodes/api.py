@@ -12,17 +12,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._version import __version__
 from .catalog import find_stored, store_code
-from .catalog.lookup import check_catalog_argument
+from .catalog.lookup import CATALOG_TIE_RTOL, check_catalog_argument
 from .code import Code
 from .constructions import construct_points, constructions_for
+from .errors import InvalidParameterError
 from .keys import make_key
 from .objectives import get_objective
 from .solvers import SearchOptions, SolveResult, solve
 from .solvers.solve import check_size
 
-__all__ = ["generate", "construct", "code_from_result"]
+__all__ = ["generate", "construct", "code_from_result", "SOURCES", "SEARCH_OPTIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +97,21 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     -------
     Code
         ``code.scores`` holds the objective's float64 scores (for riesz: ``energy`` in the unordered-pair
-        convention, ``min_angle_deg``, ``max_cosine``, ``min_distance``); ``code.provenance`` says how it was made.
+        convention, ``min_angle_deg``, ``max_cosine``, ``min_distance``); ``code.provenance`` says how it was made:
+        ``provenance["source"]`` is where this call got the code (:data:`SOURCES`),
+        ``provenance["call_time_s"]`` the seconds this call took and ``provenance["time_s"]`` the seconds the
+        search that made the code took (a stored code keeps the time of the search that made it).
+
+    Notes
+    -----
+    Every option is validated before the catalog is read, so a bad option is an error on a catalog hit
+    too. The rule on a hit: when none of the search options :data:`SEARCH_OPTIONS` is given, the stored
+    code is returned (``source`` ``catalog:user`` or ``catalog:builtin``); giving any of them asks for a
+    search, and the better of the stored and the new code is returned (a tie keeps the stored one); the
+    new code is stored only when it beats the stored one. ``force=True`` searches without reading the
+    catalog and stores the better of the new code and the one the catalog holds.
     """
+    t_call = time.perf_counter()
     search = SearchOptions.build(options, restarts=restarts, seed=seed, device=device, dtype=dtype,
                                  time_budget=time_budget, rounds=rounds, progress=progress, checkpoint=checkpoint,
                                  resume=resume)
@@ -104,22 +120,33 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     norm_params = obj.normalise_params(**params)
     obj.validate_size(d, K, norm_params)
     key = make_key(obj.name, norm_params, d, K)
+    _check_search_options(restarts=search.restarts, rounds=search.rounds, seed=search.seed,
+                          time_budget=search.time_budget, device=search.device, dtype=search.dtype)
+    if search.resume and search.checkpoint is None:
+        raise InvalidParameterError("resume", resume, "resume=True needs checkpoint=PATH, the file an earlier "
+                                    "search saved")
     if catalog is not False:
         check_catalog_argument(catalog)  # before the solve, not after it
+    search_asked = [name for name in SEARCH_OPTIONS if getattr(search, name) is not None]
+    stored = stored_source = None
     if catalog is not False and not force:
         stored = find_stored(key, catalog)  # entries failing their checksum are logged and skipped
         if stored is not None:
-            log.info("generate %s: returning the stored code", key)
-            return stored
+            stored_source = _stored_source(stored, key)
+            if not search_asked:
+                log.info("generate %s: returning the stored code (%s)", key, stored_source)
+                return _with_source(stored, stored_source, t_call)
+            log.info("generate %s: stored code found, searching anyway (%s given)", key, ", ".join(search_asked))
     t0 = time.perf_counter()
     if use_constructions:
         exact = _proven_optimal_construction(obj, d, K, norm_params)
         if exact is not None:
             name, points, scores = exact
             provenance = {"solver": "construction (matches the proven optimum; no search needed)",
-                          "construction": name, "version": __version__, "time_s": time.perf_counter() - t0}
+                          "construction": name, "version": __version__, "time_s": time.perf_counter() - t0,
+                          "source": "construction"}
             code = Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
-            return _finish(code, key, catalog, certify, certify_lp)
+            return _finish(code, key, catalog, certify, certify_lp, stored, stored_source, t_call)
     result = solve(obj.name, d, K, options=search, **norm_params)
     points, scores, provenance = result.points, result.scores, result.provenance()
     if use_constructions:
@@ -136,9 +163,10 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
                 points, scores = cand, cand_scores
                 provenance = dict(provenance, construction=name,
                                   solver_best=float(result.scores[obj.primary]))
-    provenance = dict(provenance, time_s=time.perf_counter() - t0)
+    provenance = dict(provenance, time_s=time.perf_counter() - t0,
+                      source="construction" if "construction" in provenance else "solved")
     code = Code(points=points, objective=obj.name, params=norm_params, scores=scores, provenance=provenance)
-    return _finish(code, key, catalog, certify, certify_lp)
+    return _finish(code, key, catalog, certify, certify_lp, stored, stored_source, t_call)
 
 
 def code_from_result(result: SolveResult, **provenance: Any) -> Code:
@@ -168,16 +196,69 @@ def _proven_optimal_construction(obj, d: int, K: int, params: dict):
     return None
 
 
-def _finish(code: Code, key: str, catalog: Any, certify: bool, certify_lp: bool) -> Code:
-    """Attach the certificate and store in the catalog; returns the better of stored and new."""
+def _finish(code: Code, key: str, catalog: Any, certify: bool, certify_lp: bool, stored: Code | None,
+            stored_source: str | None, t_call: float) -> Code:
+    """Attach the certificate and store in the catalog; returns the best of ``stored``, the catalog's and new."""
+    if stored is not None and not get_objective(code.objective).better(code.scores, stored.scores,
+                                                                       rtol=CATALOG_TIE_RTOL):
+        # the search asked for on a catalog hit did not beat the stored code (a tie keeps the stored one);
+        # nothing new to store or certify
+        log.info("%s: the stored code (%s) is at least as good as the search's; returning it", key, stored_source)
+        return _with_source(stored, stored_source, t_call)
     if certify:
         from .validation import certify as _certify
 
         code = code.replace(certificate=_certify(code, lp=certify_lp))
+    source = code.provenance["source"]
     if catalog is not False:
         # keeps the better of stored and new and returns it; a read-only catalog only logs a warning
-        code = store_code(code, catalog)
-    return code
+        kept = store_code(code, catalog)
+        if kept is not code:
+            code, source = kept, "catalog:user"
+    return _with_source(code, source, t_call)
+
+
+#: where a code returned by :func:`generate` came from (``code.provenance["source"]``)
+SOURCES = ("catalog:user", "catalog:builtin", "construction", "solved")
+#: options of :func:`generate` whose presence means "search", even when a catalog holds the code
+SEARCH_OPTIONS = ("seed", "restarts", "rounds", "time_budget", "device", "dtype", "checkpoint")
+
+
+def _check_search_options(*, restarts: Any, rounds: Any, seed: Any, time_budget: Any, device: Any,
+                          dtype: Any) -> None:
+    """Raise :class:`InvalidParameterError` for a search option :func:`solve` would refuse, without searching."""
+    from .solvers.device import resolve_device, resolve_dtype
+    from .solvers.solve import _as_int, _check_time_budget
+
+    if restarts is not None:
+        _as_int("restarts", restarts, 1, "restarts is the number of random starts and must be >= 1")
+    if rounds is not None:
+        _as_int("rounds", rounds, 0, "rounds must be >= 0")
+    if seed is not None:
+        if _as_int("seed", seed, 0, "seed must be a non-negative integer") >= 2**63:
+            raise InvalidParameterError("seed", seed, "seed must be below 2**63")
+    _check_time_budget(time_budget)
+    resolve_dtype(dtype, resolve_device(device))
+
+
+def _stored_source(stored: Code, key: str) -> str:
+    """``catalog:builtin`` when the built-in catalog holds exactly these points for ``key``, else ``catalog:user``."""
+    from .catalog import Catalog, builtin_catalog_path
+    from .errors import CatalogError
+
+    path = builtin_catalog_path()
+    try:
+        shipped = Catalog(path, "r").get(key) if path.is_file() else None
+    except CatalogError:
+        shipped = None
+    if shipped is not None and np.array_equal(shipped.points, stored.points):
+        return "catalog:builtin"
+    return "catalog:user"
+
+
+def _with_source(code: Code, source: str, t_call: float) -> Code:
+    """``code`` with ``provenance["source"]`` and this call's seconds ``provenance["call_time_s"]``."""
+    return code.replace(provenance=dict(code.provenance, source=source, call_time_s=time.perf_counter() - t_call))
 
 
 def construct(name: str, d: int, K: int, *, objective: str | None = None, **params: Any) -> Code:

@@ -22,24 +22,37 @@ import numpy as np
 from .errors import InvalidParameterError
 from .tolerances import unit_norm_tolerance
 
-__all__ = ["Code", "as_points", "CertificateData"]
+__all__ = ["Code", "as_points"]
 
 
-class CertificateData(dict):
-    """A stored certificate (plain JSON data, e.g. read back from a catalog) with attribute access.
+class _CertificateField:
+    """The ``Code.certificate`` field: a stored mapping becomes a :class:`~spherecodes.validation.Certificate`.
 
-    ``cert.verdict``, ``cert.ok``, ``cert.comparisons`` work as on a
-    :class:`spherecodes.validation.Certificate`; ``to_dict()`` returns a plain dict.
+    The conversion happens on first read, because the validation package imports numba and scipy
+    (about a second) and a catalog lookup that never looks at the certificate should not pay for it.
     """
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = "_" + name
 
-    def to_dict(self) -> dict:
-        return dict(self)
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the dataclass default
+        value = obj.__dict__.get(self._slot)
+        if isinstance(value, Mapping):
+            from .validation.certificate import Certificate
+
+            value = Certificate.from_dict(value)
+            obj.__dict__[self._slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self._slot] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _raw_certificate(code: "Code") -> Any:
+    """The certificate as stored on ``code``: a Certificate, its dict (not converted yet) or None."""
+    return code.__dict__.get("_certificate")
 
 
 def as_points(points: Any, *, name: str = "points", normalise: bool = False) -> np.ndarray:
@@ -144,8 +157,9 @@ class Code:
         the objective's ``score`` (e.g. ``energy``, ``min_angle_deg``, ``max_cosine``).
     provenance : mapping
         How the code was made: solver, seed, restarts, iterations, time_s, version, ...
-    certificate : object or None
-        A :class:`spherecodes.validation.Certificate` (or its dict) when one was computed.
+    certificate : Certificate, mapping or None
+        A :class:`spherecodes.validation.Certificate` when one was computed; a mapping (its
+        ``to_dict()``, as stored in catalogs and ``.npz`` files) is read back as a Certificate.
 
     Notes
     -----
@@ -158,7 +172,7 @@ class Code:
     params: Mapping[str, Any] = field(default_factory=dict)
     scores: Mapping[str, float] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
-    certificate: Any = None
+    certificate: Any = _CertificateField()
 
     def __post_init__(self) -> None:
         pts = self.points
@@ -170,8 +184,6 @@ class Code:
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "scores", _freeze({k: float(v) for k, v in dict(self.scores).items()}))
         object.__setattr__(self, "provenance", _freeze(self.provenance))
-        if isinstance(self.certificate, Mapping) and not isinstance(self.certificate, CertificateData):
-            object.__setattr__(self, "certificate", CertificateData(self.certificate))
 
     # ------------------------------------------------------------------ shape
     @property
@@ -207,7 +219,8 @@ class Code:
     def replace(self, **changes: Any) -> "Code":
         """Return a copy with some fields replaced (the original is unchanged)."""
         fields = dict(points=self.points, objective=self.objective, params=dict(self.params),
-                      scores=dict(self.scores), provenance=dict(self.provenance), certificate=self.certificate)
+                      scores=dict(self.scores), provenance=dict(self.provenance),
+                      certificate=_raw_certificate(self))
         fields.update(changes)
         return Code(**fields)
 
@@ -231,7 +244,7 @@ class Code:
 
     def metadata(self) -> dict:
         """Everything but the points, as plain JSON-compatible data."""
-        cert = self.certificate
+        cert = _raw_certificate(self)
         if cert is not None and hasattr(cert, "to_dict"):
             cert = cert.to_dict()
         return _jsonable({

@@ -27,13 +27,15 @@ import numpy as np
 
 from .code import Code, as_points
 from .errors import InvalidParameterError
-from .tolerances import score_rtol
+from .tolerances import score_rtol, unit_norm_tolerance
 
 __all__ = [
     "Assignment",
     "to_tensor",
     "save_proxies",
     "load_proxies",
+    "read_proxies",
+    "PROXY_DTYPES",
     "assign_classes",
     "assignment_objective",
     "class_similarity_from_confusion",
@@ -117,8 +119,10 @@ def save_proxies(code: Any, path: "str | Path", *, permutation: Any = None, form
         ``pt``: ``torch.save`` of ``{"proxies": tensor (K, d), "metadata": dict}``;
         ``npy``: the (K, d) float64 array only;
         ``npz``: ``points`` (K, d) float64 and ``metadata`` (JSON string), readable by :meth:`Code.load`.
-    dtype : torch.dtype, optional
-        dtype of the ``.pt`` tensor; defaults to ``torch.float64`` so that nothing is lost.
+    dtype : {"float32", "float64"} or the numpy / torch dtype, optional
+        dtype of the written rows. Default: float32 for ``.pt`` (what ``code.to_torch()`` and networks
+        use, so ``features @ P.T`` works as it is), float64 for ``.npy`` / ``.npz`` (code files that
+        :meth:`Code.load` reads back exactly). float32 rows are re-normalised after rounding.
 
     Returns
     -------
@@ -136,11 +140,16 @@ def save_proxies(code: Any, path: "str | Path", *, permutation: Any = None, form
     pts = _points_of(code, name="code")
     perm = None if permutation is None else _check_permutation(permutation, pts.shape[0])
     rows = np.ascontiguousarray(pts[perm] if perm is not None else pts)
+    width = _dtype_name(dtype) or ("float32" if fmt == "pt" else "float64")
+    if width == "float32":
+        rows = rows.astype(np.float32)
+        rows /= np.linalg.norm(rows.astype(np.float64), axis=1).astype(np.float32)[:, None]
     meta = _metadata(code, perm)
+    meta["dtype"] = width
     if fmt == "pt":
         import torch
 
-        torch.save({"proxies": torch.tensor(rows, dtype=dtype or torch.float64), "metadata": meta}, path)
+        torch.save({"proxies": torch.from_numpy(rows.copy()), "metadata": meta}, path)
     elif fmt == "npy":
         with open(path, "wb") as fh:  # a file handle keeps numpy from appending another suffix
             np.save(fh, rows)
@@ -149,6 +158,47 @@ def save_proxies(code: Any, path: "str | Path", *, permutation: Any = None, form
             np.savez(fh, points=rows, metadata=np.array(json.dumps(meta, sort_keys=True)))
     logger.info("wrote %d proxies in R^%d to %s", rows.shape[0], rows.shape[1], path)
     return path
+
+
+#: the dtypes proxies can be written in
+PROXY_DTYPES = ("float32", "float64")
+
+
+def _dtype_name(dtype: Any) -> str | None:
+    """``"float32"`` / ``"float64"`` for a name, numpy or torch dtype; None for None."""
+    if dtype is None:
+        return None
+    name = str(dtype).replace("torch.", "")
+    if name not in PROXY_DTYPES:
+        raise InvalidParameterError("dtype", dtype, f"use one of {', '.join(PROXY_DTYPES)}")
+    return name
+
+
+def read_proxies(path: "str | Path") -> Code:
+    """Proxies written by :func:`save_proxies` (any format) as a :class:`Code` with the metadata written.
+
+    float32 rows are checked against the float32 unit-norm tolerance and re-normalised in float64.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".pt":
+        return Code.load(path)
+    meta = _torch_file(path).get("metadata") or {}
+    if not isinstance(meta, dict):
+        meta = {}
+    return Code(points=load_proxies(path), objective=str(meta.get("objective", "unknown")),
+                params=dict(meta.get("params") or {}), scores=dict(meta.get("scores") or {}),
+                provenance=dict(meta.get("provenance") or {}), certificate=meta.get("certificate"))
+
+
+def _torch_file(path: Path) -> dict:
+    """The object in a ``.pt`` file as a dict (a bare tensor becomes ``{"proxies": tensor}``)."""
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unreadable: name the file and the reason
+        raise InvalidParameterError("path", str(path), f"could not read it with torch.load ({exc})") from None
+    return obj if isinstance(obj, dict) else {"proxies": obj}
 
 
 def load_proxies(path: "str | Path") -> np.ndarray:
@@ -164,14 +214,20 @@ def load_proxies(path: "str | Path") -> np.ndarray:
     if path.suffix.lower() == ".pt":
         import torch
 
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # unreadable: name the file and the reason
-            raise InvalidParameterError("path", str(path), f"could not read it with torch.load ({exc})") from None
-        tensor = obj.get("proxies") if isinstance(obj, dict) else obj
+        tensor = _torch_file(path).get("proxies")
         if not hasattr(tensor, "detach"):
             raise InvalidParameterError("path", str(path), "the .pt file holds no 'proxies' tensor")
-        return as_points(tensor.detach().cpu().double().numpy(), name="proxies")
+        rows = tensor.detach().cpu().double().numpy()
+        if tensor.dtype != torch.float64:
+            # rounded rows: check them at their own precision, then project them back in float64
+            rows = np.asarray(rows, dtype=np.float64)
+            off = np.abs(np.linalg.norm(rows, axis=1) - 1.0) if rows.ndim == 2 and rows.size else np.zeros(0)
+            tol = unit_norm_tolerance(np.float32)
+            if off.size and np.all(np.isfinite(off)) and float(off.max()) > tol:
+                raise InvalidParameterError("proxies", f"rows with |norm - 1| up to {float(off.max()):.3g}",
+                                            f"{tensor.dtype} rows must have unit norm within {tol:.1e}")
+            return as_points(rows, name="proxies", normalise=True)
+        return as_points(rows, name="proxies")
     return Code.load(path).points
 
 

@@ -56,18 +56,41 @@ def test_save_and_load_roundtrip_with_permutation(tmp_path, fmt):
     P = random_unit(6, 4, seed=1)
     code = Code(points=P, objective="riesz", params={"s": 1.0})
     perm = np.array([2, 0, 1, 5, 4, 3])
-    path = save_proxies(code, tmp_path / f"proxies.{fmt}", permutation=perm)
+    path = save_proxies(code, tmp_path / f"proxies.{fmt}", permutation=perm, dtype="float64")
     assert path.exists() and path.suffix == f".{fmt}"
     assert np.array_equal(load_proxies(path), P[perm])
+
+
+def test_pt_proxies_are_float32_by_default_and_read_back_to_float32_precision(tmp_path):
+    """What code.to_torch() gives and networks use: `features @ P.T` works without a cast."""
+    P = random_unit(6, 4, seed=1)
+    path = save_proxies(Code(points=P), tmp_path / "p.pt")
+    proxies = torch.load(path, weights_only=True)["proxies"]
+    assert proxies.dtype == torch.float32 == Code(points=P).to_torch().dtype
+    features = torch.ones(2, 4)
+    assert (features @ proxies.T).shape == (2, 6)
+    back = load_proxies(path)
+    assert back.dtype == np.float64
+    assert np.max(np.abs(back - P)) < 1e-6  # float32 rounding, re-normalised in float64
+    assert np.allclose(np.linalg.norm(back, axis=1), 1.0, rtol=0, atol=1e-15)
+
+
+def test_npy_and_npz_stay_float64_unless_asked(tmp_path):
+    P = random_unit(5, 3, seed=4)
+    assert np.load(save_proxies(P, tmp_path / "a.npy")).dtype == np.float64
+    assert np.load(save_proxies(P, tmp_path / "b.npy", dtype="float32")).dtype == np.float32
+    with pytest.raises(InvalidParameterError, match="dtype"):
+        save_proxies(P, tmp_path / "c.pt", dtype="float16")
 
 
 def test_pt_file_holds_proxies_and_metadata(tmp_path):
     P = random_unit(4, 3, seed=2)
     code = Code(points=P, objective="riesz", params={"s": 1.0, "metric": "euclidean"})
-    path = save_proxies(code, tmp_path / "p.pt", permutation=[3, 2, 1, 0])
+    path = save_proxies(code, tmp_path / "p.pt", permutation=[3, 2, 1, 0], dtype=torch.float64)
     obj = torch.load(path, weights_only=True)
     assert set(obj) == {"proxies", "metadata"}
     assert obj["proxies"].shape == (4, 3) and obj["proxies"].dtype == torch.float64
+    assert obj["metadata"]["dtype"] == "float64"
     assert obj["metadata"]["permutation"] == [3, 2, 1, 0]
     assert obj["metadata"]["key"] == code.key and obj["metadata"]["K"] == 4
 
@@ -222,13 +245,26 @@ def test_export_command_writes_pt_with_assignment(tmp_path):
     planted = np.random.default_rng(3).permutation(K)
     np.save(tmp_path / "sim.npy", (P @ P.T)[np.ix_(planted, planted)])
     out = tmp_path / "proxies.pt"
-    args = [str(src), "--out", str(out), "--similarity", str(tmp_path / "sim.npy")]
+    args = [str(src), "--out", str(out), "--similarity", str(tmp_path / "sim.npy"), "--dtype", "float64"]
     result = CliRunner().invoke(export_command, args)
     assert result.exit_code == 0, result.output
     obj = torch.load(out, weights_only=True)
     assert obj["metadata"]["permutation"] == planted.tolist()
     assert np.array_equal(obj["proxies"].numpy(), P[planted])
     assert "assignment objective" in result.output
+
+
+def test_export_command_writes_float32_pt_by_default_and_validate_reads_it(tmp_path):
+    from spherecodes.cli import cli
+
+    src = Code(points=random_unit(6, 3, seed=11), objective="riesz", params={"s": 1.0}).save(tmp_path / "code.npz")
+    out = tmp_path / "proxies.pt"
+    result = CliRunner().invoke(export_command, [str(src), "--out", str(out)])
+    assert result.exit_code == 0 and "float32" in result.output, result.output
+    assert torch.load(out, weights_only=True)["proxies"].dtype == torch.float32
+    checked = CliRunner().invoke(cli, ["validate", str(out), "--no-lp"])
+    assert checked.exit_code == 0, checked.output
+    assert "riesz" in checked.output and "d=3 K=6" in checked.output
 
 
 def test_export_command_format_option_and_errors(tmp_path):
@@ -287,4 +323,4 @@ def test_export_command_reads_a_key_from_the_given_catalog(tmp_path):
     assert ok.exit_code == 0, ok.output
     assert np.allclose(np.load(out), P, atol=1e-12)
     miss = CliRunner().invoke(export_command, [key, "--out", str(tmp_path / "q.npy")])  # user catalog: no such key
-    assert miss.exit_code == 2 and one_error_line(miss) and "no code for" in miss.output
+    assert miss.exit_code == 1 and one_error_line(miss) and "no code for" in miss.output

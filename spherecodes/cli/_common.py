@@ -1,19 +1,147 @@
-"""Pieces shared by the sub-commands: error translation, JSON output, parameter options."""
+"""Pieces shared by the sub-commands: the one error path (library error -> exit status and message), JSON
+output, parameter options, catalog keys and optional extras.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import math
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from ..errors import InvalidParameterError, ResourceError, SpherecodesError
+__all__ = ["Choice", "library_errors", "EXIT_STATUS", "exit_status_help", "cli_message", "emit_json",
+           "parse_param_options", "objective_param_options", "progress_bar", "require_extra", "bracket_key",
+           "file_or_key"]
 
-__all__ = ["Choice", "library_errors", "emit_json", "parse_param_options", "objective_param_options", "progress_bar"]
+#: The one table from library errors to exit statuses, used by every command (through :func:`library_errors`)
+#: and printed by ``spherecodes --help``. The first row whose class matches wins, so specific classes come first.
+#: Classes are named, not imported, so that ``--help`` imports nothing heavy.
+EXIT_STATUS = (
+    ("spherecodes.catalog.lookup.LookupMiss", 1, "not found: no catalog holds the code (the message says how "
+                                                 "to make it)"),
+    ("spherecodes.errors.InvalidParameterError", 2, "bad input: an option, argument, key or file that cannot be "
+                                                    "used"),
+    ("spherecodes.errors.ResourceError", 2, "bad input: too large for the memory, or a device that is not there"),
+    ("spherecodes.errors.CatalogError", 2, "bad input: an unusable catalog path (not a catalog, a newer format, "
+                                           "read-only, locked)"),
+    ("builtins.FileNotFoundError", 2, "bad input: a file that does not exist"),
+    ("spherecodes.errors.SpherecodesError", 1, "a computation failed (e.g. a numerical sub-solver)"),
+)
+#: exit statuses that do not come from a library error
+OTHER_EXIT_STATUS = ((0, "success"), (1, "validate: the code is not valid; catalog verify: a check failed"),
+                     (2, "bad input found by the command line itself (click's usage errors)"),
+                     (130, "interrupted by Ctrl-C (SIGINT)"), (143, "stopped by SIGTERM"))
+
+#: library parameter name -> the command-line flag that sets it (messages name the flag)
+PARAM_FLAGS = {"normalise": "--normalise", "overwrite": "--force", "force": "--force",
+               "time_budget": "--time-budget", "restarts": "--restarts", "rounds": "--rounds", "seed": "--seed",
+               "device": "--device", "dtype": "--dtype", "catalog": "--catalog", "checkpoint": "--checkpoint",
+               "resume": "--resume", "certify_lp": "--lp-bounds", "use_constructions": "--no-constructions"}
+
+
+def exit_status_help() -> str:
+    """The exit-status table as plain text, for ``spherecodes --help``."""
+    rows = [(0, "success")]
+    seen = set()
+    for _cls, status, meaning in EXIT_STATUS:
+        if (status, meaning) not in seen:
+            seen.add((status, meaning))
+            rows.append((status, meaning))
+    rows += [row for row in OTHER_EXIT_STATUS if row[0] != 0]
+    return "\n".join(f"{status:>3d}  {meaning}" for status, meaning in rows)
+
+
+def _error_class(path: str) -> type:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def error_exit_status(exc: BaseException) -> int | None:
+    """The exit status :data:`EXIT_STATUS` gives ``exc``, or None when no row matches."""
+    for path, status, _meaning in EXIT_STATUS:
+        if isinstance(exc, _error_class(path)):
+            return status
+    return None
+
+
+def cli_message(exc: BaseException) -> str:
+    """The error's message on one line, with the library's parameter spellings turned into the CLI's flags.
+
+    ``invalid time_budget=0.0: ...`` becomes ``invalid --time-budget 0.0: ...``, ``pass normalise=True``
+    becomes ``pass --normalise``.
+    """
+    text = " ".join(str(exc).split())
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"{exc.filename}: no such file"
+    for param, flag in PARAM_FLAGS.items():
+        text = re.sub(rf"\b{param}=PATH\b", f"{flag} FILE", text)
+        text = re.sub(rf"\b{param}=True\b", flag, text)
+        text = re.sub(rf"\binvalid {param}=", f"invalid {flag} ", text)
+    return text
+
+
+def library_errors(func: Callable) -> Callable:
+    """Turn the library's errors into click errors by :data:`EXIT_STATUS` (one line, no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            status = error_exit_status(exc)
+            if status is None:
+                raise
+            if status == 2:
+                raise click.UsageError(cli_message(exc)) from None
+            raise click.ClickException(cli_message(exc)) from None
+
+    return wrapper
+
+
+def require_extra(module: str, extra: str, what: str) -> None:
+    """A usage error (exit 2) with the install command when the optional ``module`` is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise click.UsageError(f"{what} needs {module}, which is not installed: "
+                               f"pip install 'spherecodes[{extra}]'") from None
+
+
+_UNBRACKETED_KEY = re.compile(r"^(?P<obj>[A-Za-z0-9_\-]+)/(?P<rest>d=\d+/K=\d+)$")
+
+
+def file_or_key(text: str, option: str) -> str:
+    """What a FILE_OR_KEY argument names: an existing file's path, a catalog key (bracketed by
+    :func:`bracket_key`) or ``construction:NAME``, returned as is; anything else is a usage error that
+    says the file does not exist."""
+    from pathlib import Path
+
+    if text.startswith("construction:") or Path(text).exists():
+        return text
+    key = bracket_key(text)
+    if re.match(r"^[A-Za-z0-9_\-]+\[[^\]]*\]/d=", key):
+        return key
+    raise click.BadParameter(f"{text}: no such file (and not a catalog key such as riesz/d=3/K=12)",
+                             param_hint=option)
+
+
+def bracket_key(key: str) -> str:
+    """``riesz/d=3/K=12`` -> the canonical ``riesz[half_space=false,metric=euclidean,s=1]/d=3/K=12`` (default
+    parameters); other text is returned as is."""
+    match = _UNBRACKETED_KEY.match(key.strip())
+    if not match:
+        return key
+    from ..catalog import canonical_key
+
+    return canonical_key(f"{match['obj']}[]/{match['rest']}")
 
 
 class Choice(click.Choice):
@@ -22,21 +150,6 @@ class Choice(click.Choice):
 
     def get_missing_message(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "Choose from: " + ", ".join(map(str, self.choices)) + "."
-
-
-def library_errors(func: Callable) -> Callable:
-    """Turn the library's own errors into click errors: bad input exits 2 with one line, others exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (InvalidParameterError, ResourceError) as exc:
-            raise click.UsageError(str(exc)) from None
-        except SpherecodesError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
 
 
 def _clean(value: Any) -> Any:
@@ -85,8 +198,12 @@ def objective_param_options(func: Callable) -> Callable:
 def collect_params(s: Any, metric: Any, half_space: Any, eps: Any, extra: tuple[str, ...]) -> dict[str, Any]:
     """The parameters given on the command line, and only those (defaults come from the objective)."""
     params: dict[str, Any] = parse_param_options(extra)
+    flags = {"s": "--s", "metric": "--metric", "half_space": "--half-space/--full-space", "eps": "--eps"}
     for name, value in (("s", s), ("metric", metric), ("half_space", half_space), ("eps", eps)):
         if value is not None:
+            if name in params:
+                raise click.BadParameter(f"{name} is given twice, as {flags[name]} and as --param {name}=...; "
+                                         "give it once", param_hint="--param")
             params[name] = value
     return params
 

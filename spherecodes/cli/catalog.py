@@ -2,20 +2,20 @@
 
 Every subcommand takes ``--catalog PATH`` (default: the user catalog, ``$SPHERECODES_CATALOG``
 or the platform data directory); read-only ones also take ``--builtin`` to read the catalog
-shipped with the package. Bad input exits with status 2 and a one-line message (a key that is
-not stored comes with the nearest stored keys; a file that is not a catalog, of a newer format,
-or read-only says so); ``verify`` exits with status 1 when a check fails.
+shipped with the package. Exit statuses follow the CLI's one table (``spherecodes --help``): bad
+input, including a file that is not a catalog, of a newer format, or read-only, exits 2 with a
+one-line message; a key that is not stored exits 1 and comes with the nearest stored keys;
+``verify`` exits with status 1 when a check fails. ``show`` reads the built-in catalog when the
+user catalog does not hold the key, as ``lookup`` and ``export`` do.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 import numpy as np
@@ -23,26 +23,9 @@ import numpy as np
 from ..catalog.format import dumps
 from ..catalog.locations import builtin_catalog_path, user_catalog_path
 from ..errors import CatalogError, InvalidParameterError
+from ._common import bracket_key, library_errors
 
-__all__ = ["command", "cli_errors", "catalog_option", "open_catalog"]
-
-
-def cli_errors(func: Callable) -> Callable:
-    """Turn the library's input and catalog errors into a one-line click.UsageError (exit status 2)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..catalog.lookup import LookupMiss
-
-        try:
-            return func(*args, **kwargs)
-        except LookupMiss as exc:
-            # not a usage error: the request is fine, the code is just not stored (exit status 1)
-            raise click.ClickException(str(exc)) from None
-        except (InvalidParameterError, CatalogError) as exc:
-            raise click.UsageError(_one_line(exc)) from None
-
-    return wrapper
+__all__ = ["command", "catalog_option", "open_catalog"]
 
 
 def catalog_option(func: Callable) -> Callable:
@@ -75,21 +58,12 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def _no_entry_message(cat, key: str, *, builtin_hint: bool) -> str:
-    """``no entry KEY in PATH``, the nearest stored keys, and (when asked) whether the built-in catalog has it."""
+def _no_entry_message(cat, key: str) -> str:
+    """``no entry KEY in PATH`` and the nearest stored keys."""
     text = f"no entry {key} in {cat.path}"
     near = cat.near_keys(key)
     if near:
         text += f"; nearest stored: {', '.join(near)}"
-    if builtin_hint:
-        from ..catalog.store import Catalog
-
-        path = builtin_catalog_path()
-        try:
-            if path.is_file() and path.resolve() != cat.path and Catalog(path, "r").info(key) is not None:
-                text += "; the built-in catalog has it: add --builtin"
-        except (CatalogError, InvalidParameterError):
-            pass  # a hint must not replace the message
     return text + "; see `spherecodes catalog list`"
 
 
@@ -111,9 +85,13 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @catalog_option
 @_builtin_option
-@cli_errors
+@library_errors
 def list_cmd(objective, d, K, pattern, as_json, catalog_path, builtin) -> None:
     """List stored codes: key, primary score and date stored."""
+    if objective is not None:
+        from ..objectives import get_objective
+
+        objective = get_objective(objective).name  # an unknown name: exit 2 listing the valid ones
     cat = open_catalog(catalog_path, builtin=builtin)
     entries = cat.list(objective=objective, d=d, K=K, pattern=pattern)
     if as_json:
@@ -135,17 +113,35 @@ def list_cmd(objective, d, K, pattern, as_json, catalog_path, builtin) -> None:
 @click.option("--points", "with_points", is_flag=True, help="Also print the points, one row per line.")
 @catalog_option
 @_builtin_option
-@cli_errors
+@library_errors
 def show_cmd(key, as_json, with_points, catalog_path, builtin) -> None:
-    """Show one stored code: parameters, scores, provenance (and points)."""
+    """Show one stored code: parameters, scores, provenance (and points).
+
+    KEY may leave out the parameters (riesz/d=3/K=12: the defaults). Without --builtin, a key the
+    catalog does not hold is read from the built-in catalog.
+    """
+    key = bracket_key(key)
     cat = open_catalog(catalog_path, builtin=builtin)
     try:
         code = cat.get(key)
     except InvalidParameterError as exc:  # a malformed key: say why, and what is stored near it
         near = cat.near_keys(key)
         raise click.UsageError(_one_line(exc) + (f"; nearest stored: {', '.join(near)}" if near else "")) from None
+    if code is None and not builtin and builtin_catalog_path().is_file():
+        shipped = open_catalog(None, builtin=True)
+        if shipped.path != cat.path:
+            code = shipped.get(key)
+            if code is not None:
+                cat = shipped
     if code is None:
-        raise click.UsageError(_no_entry_message(cat, key, builtin_hint=not builtin))
+        from ..keys import parse_key
+        from ..objectives import available_objectives
+
+        objective = parse_key(key)[0]
+        if objective not in available_objectives():  # a misspelt objective is bad input, not a miss
+            raise click.UsageError(f"unknown objective {objective!r} (valid objectives are: "
+                                   f"{', '.join(available_objectives())}): {_no_entry_message(cat, key)}")
+        raise click.ClickException(_no_entry_message(cat, key))
     info = cat.info(key)
     meta = code.metadata()
     meta["key"] = code.key
@@ -173,7 +169,7 @@ def show_cmd(key, as_json, with_points, catalog_path, builtin) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @catalog_option
 @_builtin_option
-@cli_errors
+@library_errors
 def verify_cmd(as_json, catalog_path, builtin) -> None:
     """Check every entry (checksum, unit norms, finiteness, scores); exit status 1 on any failure."""
     cat = open_catalog(catalog_path, builtin=builtin)
@@ -191,7 +187,7 @@ def verify_cmd(as_json, catalog_path, builtin) -> None:
 @command.command("merge")
 @click.argument("other", type=click.Path(exists=True, dir_okay=False))
 @catalog_option
-@cli_errors
+@library_errors
 def merge_cmd(other, catalog_path) -> None:
     """Put every entry of catalog OTHER into this catalog, keeping the better code per key."""
     cat = open_catalog(catalog_path, write=True)
@@ -205,7 +201,7 @@ def merge_cmd(other, catalog_path) -> None:
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @catalog_option
 @_builtin_option
-@cli_errors
+@library_errors
 def export_cmd(keys, out, force, catalog_path, builtin) -> None:
     """Write the entries KEY... to a new catalog file (checksums verified)."""
     cat = open_catalog(catalog_path, builtin=builtin)
@@ -216,7 +212,7 @@ def export_cmd(keys, out, force, catalog_path, builtin) -> None:
 @command.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @catalog_option
-@cli_errors
+@library_errors
 def import_cmd(file, catalog_path) -> None:
     """Put the codes of FILE (a catalog .h5, or a .npz from Code.save) into this catalog."""
     cat = open_catalog(catalog_path, write=True)
@@ -227,19 +223,20 @@ def import_cmd(file, catalog_path) -> None:
 @command.command("remove")
 @click.argument("key")
 @catalog_option
-@cli_errors
+@library_errors
 def remove_cmd(key, catalog_path) -> None:
     """Delete the entry KEY (also works on entries that verify reports as unreadable)."""
     cat = open_catalog(catalog_path, write=True)
+    key = bracket_key(key)
     if not cat.remove(key):
-        raise click.UsageError(_no_entry_message(cat, key, builtin_hint=False))
+        raise click.ClickException(_no_entry_message(cat, key))
     click.echo(f"removed {key}")
 
 
 @command.command("path")
 @catalog_option
 @_builtin_option
-@cli_errors
+@library_errors
 def path_cmd(catalog_path, builtin) -> None:
     """Print the catalog path that the other commands use (--builtin: the shipped catalog's path)."""
     if builtin:
@@ -284,7 +281,7 @@ def _objective_list(objectives: tuple[str, ...]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (rank 0).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @catalog_option
-@cli_errors
+@library_errors
 def build_cmd(keys, grid, objectives, dims, sizes, s, metric, half_space, eps, extra, restarts, rounds, seed,
               time_budget, device, force, no_certify, distributed, as_json, quiet, catalog_path) -> None:
     """Compute and store codes: every KEY given, or with --grid a whole grid, cheapest first.

@@ -17,6 +17,16 @@ def _list_constructions(ctx: click.Context, _param: click.Parameter, value: bool
     ctx.exit(0)
 
 
+def _fixed_size(name: str) -> tuple[int, int] | None:
+    """(d, K) of a construction that exists for one size only (icosahedron, 24-cell, e8, ...), else None."""
+    c = CONSTRUCTIONS[name]
+    if c.fixed_d is None:
+        return None
+    d = c.fixed_d
+    sizes = [K for K in range(2, 1000) if c.applies(d, K) is None]
+    return (d, sizes[0]) if len(sizes) == 1 else None
+
+
 @click.command(name="construct")
 @click.argument("name", type=Choice(available_constructions()), required=False)
 @click.option("--list", "list_", is_flag=True, is_eager=True, expose_value=False, callback=_list_constructions,
@@ -27,11 +37,19 @@ def _list_constructions(ctx: click.Context, _param: click.Parameter, value: bool
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @library_errors
 def command(name, d, K, out, as_json):
-    """Build the exact construction NAME with K points in R^d."""
+    """Build the exact construction NAME with K points in R^d.
+
+    -d and -K may be left out for a construction of one size only (icosahedron, 24-cell, 600-cell,
+    hemicube5, schlafli, gosset, e8).
+    """
     from ..api import construct
 
     if name is None:
         raise click.UsageError("missing NAME; see 'spherecodes construct --list'")
+    fixed = _fixed_size(name)
+    if fixed is not None:
+        d = fixed[0] if d is None else d
+        K = fixed[1] if K is None else K
     if d is None or K is None:
         raise click.UsageError(f"construct {name} needs -d and -K; see 'spherecodes construct --list' for sizes")
     code = construct(name, d, K)

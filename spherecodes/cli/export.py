@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import SpherecodesError
-from ._common import Choice
+from ._common import Choice, cli_message, library_errors
+from ._common import file_or_key as file_or_key_of
 
 __all__ = ["command"]
 
@@ -16,18 +17,14 @@ _FORMATS = ("pt", "npy", "npz")
 
 def _load_code(source: str, catalog: str | None = None):
     """A Code from a file (.npy/.npz/text/.pt) or a catalog key (looked up in ``catalog`` first)."""
-    from ..code import Code
-
     path = Path(source)
     if path.exists():
-        if path.suffix.lower() == ".pt":
-            from ..export import load_proxies
+        from ..export import read_proxies
 
-            return Code(points=load_proxies(path), objective="unknown")
-        return Code.load(path)
+        return read_proxies(path)
     from ..export import code_from_key
 
-    # InvalidParameterError for a malformed key, LookupMiss when no catalog holds it
+    # InvalidParameterError for a malformed key, LookupMiss when no catalog holds it (exit 1)
     return code_from_key(source, catalog=catalog)
 
 
@@ -44,8 +41,15 @@ def _load_code(source: str, catalog: str | None = None):
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Catalog searched first when FILE_OR_KEY is a catalog key (then the built-in one) "
                    "[default: $SPHERECODES_CATALOG or the user data directory].")
-def command(file_or_key, out, fmt, similarity, restarts, seed, catalog_path):
+@click.option("--dtype", type=Choice(["float32", "float64"]), default=None,
+              help="dtype of the written rows [default: float32 for .pt (as code.to_torch()), float64 for "
+                   ".npy/.npz].")
+@library_errors
+def command(file_or_key, out, fmt, similarity, restarts, seed, catalog_path, dtype):
     """Export FILE_OR_KEY (a code file or catalog key) as class proxies to --out.
+
+    A key may leave out the parameters (riesz/d=3/K=12: the defaults); it is looked up in --catalog,
+    then in the built-in catalog (exit status 1 when neither holds it).
 
     Formats: pt (torch dict with 'proxies' (K, d) and 'metadata'), npy (points only), npz (points + metadata).
     The --similarity matrix must be (K, K) and symmetric: one row and column per class, K = number of codewords.
@@ -58,22 +62,28 @@ def command(file_or_key, out, fmt, similarity, restarts, seed, catalog_path):
     if fmt not in _FORMATS:
         raise click.BadParameter(f"cannot tell the format from {out.name!r}; use a .pt/.npy/.npz name or --format",
                                  param_hint="--out")
+    from ..catalog.lookup import LookupMiss
+
+    source = file_or_key_of(file_or_key, "FILE_OR_KEY")
     try:
-        code = _load_code(file_or_key, catalog_path)
+        code = _load_code(source, catalog_path)
+    except LookupMiss:
+        raise
     except SpherecodesError as exc:
-        raise click.BadParameter(" ".join(str(exc).split()), param_hint="FILE_OR_KEY") from None
+        raise click.BadParameter(cli_message(exc), param_hint="FILE_OR_KEY") from None
     permutation = None
     if similarity is not None:
         try:
             S = np.load(similarity, allow_pickle=False)
             result = assign_classes(code, S, restarts=restarts, seed=seed)
         except (SpherecodesError, ValueError, OSError) as exc:
-            raise click.BadParameter(" ".join(str(exc).split()), param_hint="--similarity") from None
+            raise click.BadParameter(cli_message(exc), param_hint="--similarity") from None
         permutation = result.permutation
         click.echo(f"assignment objective {result.objective_value:.10g} (identity {result.identity_value:.10g}, "
                    f"{result.iterations} steps)")
     try:
-        save_proxies(code, out, permutation=permutation, format=fmt)
+        save_proxies(code, out, permutation=permutation, format=fmt, dtype=dtype)
     except SpherecodesError as exc:
-        raise click.BadParameter(" ".join(str(exc).split()), param_hint="--out") from None
-    click.echo(f"wrote {code.K} proxies in R^{code.d} to {out} ({fmt})")
+        raise click.BadParameter(cli_message(exc), param_hint="--out") from None
+    width = dtype or ("float32" if fmt == "pt" else "float64")
+    click.echo(f"wrote {code.K} proxies in R^{code.d} to {out} ({fmt}, {width})")

@@ -1,6 +1,13 @@
-"""``spherecodes generate``: compute a code with the batched solver.
+"""``spherecodes generate``: compute a code with the batched solver (or return the stored one).
 
-With ``--checkpoint FILE`` the search state is saved to FILE; Ctrl-C (SIGINT) or SIGTERM stops the
+A catalog hit is returned as it is unless a search option (``--seed``, ``--restarts``, ``--rounds``,
+``--time-budget``, ``--device``, ``--dtype``, ``--checkpoint``) is given: then the search runs and the better
+of the stored and the new code is returned (see :func:`spherecodes.api.generate`). The output says where
+the code came from (``source``: ``catalog:user``, ``catalog:builtin``, ``construction`` or ``solved``), this
+call's seconds (``time_s``) and the seconds of the search that made it (``solve_time_s``).
+
+Without ``--checkpoint``, Ctrl-C drops the run and says how to keep one next time. With
+``--checkpoint FILE`` the search state is saved to FILE; Ctrl-C (SIGINT) or SIGTERM stops the
 search within a second, saves it, prints the command that resumes it (``--resume``) and exits with
 status 130 (SIGINT) or 143 (SIGTERM).
 """
@@ -17,19 +24,26 @@ from ..objectives import available_objectives
 from ..solvers import DEFAULTS
 from ._common import Choice, collect_params, emit_json, library_errors, objective_param_options, progress_bar
 
+#: what a search option's help adds: giving it on a catalog hit means "search and keep the better"
+_SEARCHES = " Given: search even on a catalog hit and keep the better code."
+
 
 @click.command(name="generate")
 @click.argument("objective", type=Choice(available_objectives()))
 @click.option("-d", "d", type=int, required=True, help="Ambient dimension (points on S^{d-1} in R^d).")
 @click.option("-K", "K", type=int, required=True, help="Number of points.")
 @objective_param_options
-@click.option("--restarts", type=int, default=DEFAULTS["restarts"], show_default=True, help="Random starts per batch.")
-@click.option("--rounds", type=int, default=DEFAULTS["rounds"], show_default=True, help="Basin-hopping rounds at most.")
-@click.option("--seed", type=int, default=None, help="Random seed (same seed, same result on the same device).")
-@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--restarts", type=int, default=None,
+              help=f"Random starts per batch [default: {DEFAULTS['restarts']}].{_SEARCHES}")
+@click.option("--rounds", type=int, default=None,
+              help=f"Basin-hopping rounds at most [default: {DEFAULTS['rounds']}].{_SEARCHES}")
+@click.option("--seed", type=int, default=None,
+              help=f"Random seed (same seed, same result on the same device).{_SEARCHES}")
+@click.option("--device", default=None, help=f"cpu, cuda, cuda:N or auto [default: auto].{_SEARCHES}")
 @click.option("--dtype", type=Choice(["float32", "float64"]), default=None,
-              help="First-phase dtype [default: float32 on CUDA, float64 on CPU]; the polish is float64.")
-@click.option("--time-budget", type=float, default=None, help="Seconds; returns the best code found by then.")
+              help=f"First-phase dtype [default: float32 on CUDA, float64 on CPU]; the polish is float64.{_SEARCHES}")
+@click.option("--time-budget", type=float, default=None,
+              help=f"Seconds; returns the best code found by then.{_SEARCHES}")
 @click.option("--no-constructions", is_flag=True, help="Do not compare with exact constructions.")
 @click.option("--catalog", "catalog_path", type=click.Path(dir_okay=False), default=None,
               help="Catalog to read and store in [default: $SPHERECODES_CATALOG or the user data directory].")
@@ -41,7 +55,7 @@ from ._common import Choice, collect_params, emit_json, library_errors, objectiv
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--checkpoint", "checkpoint", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Save the search state to FILE (.npz) after round 0, every few seconds and at the end; "
-                   "Ctrl-C or SIGTERM then stops at once, saves it and prints how to resume.")
+                   "Ctrl-C or SIGTERM then stops at once, saves it and prints how to resume." + _SEARCHES)
 @click.option("--resume", is_flag=True, help="Continue the search saved in --checkpoint FILE (same options).")
 @click.option("--tile", type=click.IntRange(min=1), default=None,
               help="Rows per block of the tiled pair evaluation (riesz, large K) [default: from the free memory].")
@@ -55,6 +69,10 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
             tile, distributed):
     """Compute K points on S^{d-1} that optimise OBJECTIVE.
 
+    A code stored in the catalog is returned as it is, unless a search option (--seed, --restarts,
+    --rounds, --time-budget, --device, --dtype, --checkpoint) is given: then it searches and keeps
+    the better of the stored and the new code. The output names the source of the code.
+
     Example: spherecodes generate riesz -d 3 -K 100 --s 1 --json
     """
     from ..api import generate
@@ -65,6 +83,13 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
     # validate before the progress bar appears, so that a bad request prints only its error
     check_size(d, K)
     get_objective(objective).normalise_params(**params)
+    if not no_catalog and not distributed:
+        from ..catalog import default_catalogs
+
+        default_catalogs(catalog_path)  # an unusable --catalog: exit 2 before the progress bar
+    if checkpoint is not None and not checkpoint.lower().endswith(".npz"):
+        raise click.BadParameter(f"{checkpoint!r}: the search state is a numpy .npz archive; use a name ending "
+                                 "in .npz", param_hint="--checkpoint")
     from ..kernels.tiled import tile_rows
     from ..solvers.solve import SearchInterrupted
 
@@ -73,7 +98,8 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
                               time_budget=time_budget, tile=tile, out=out, as_json=as_json)
         return
 
-    with tile_rows(tile), progress_bar(max(rounds, 0) + 1, f"{objective} d={d} K={K}", enabled=not quiet) as bar:
+    bar_rounds = DEFAULTS["rounds"] if rounds is None else rounds
+    with tile_rows(tile), progress_bar(max(bar_rounds, 0) + 1, f"{objective} d={d} K={K}", enabled=not quiet) as bar:
         def on_round(info: dict) -> None:
             bar.update(max(info["round"] + 1 - bar.n, 0))  # a resumed search starts part-way
             bar.set_postfix(best=f"{info['best']:.10g}")
@@ -85,6 +111,11 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
                             progress=on_round, checkpoint=checkpoint, resume=resume, **params)
         except SearchInterrupted as exc:
             interrupted = exc
+        except KeyboardInterrupt:
+            # no checkpoint: the search state is gone; say how to keep it next time (exit status 130)
+            click.echo("\nspherecodes: interrupted; nothing was saved. Add --checkpoint FILE.npz to keep the search "
+                       "state on Ctrl-C, then rerun with --resume to continue it.", err=True)
+            raise SystemExit(130) from None
         else:
             interrupted = None
     if interrupted is not None:
@@ -92,22 +123,33 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
         _exit_now(interrupted.exit_status)
     if out:
         code.save(out)
+    prov = code.provenance
     payload = {"objective": code.objective, "params": dict(code.params), "d": code.d, "K": code.K,
-               "scores": dict(code.scores), "time_s": code.provenance.get("time_s"), "out": out,
-               "seed": code.provenance.get("seed"), "stop_reason": code.provenance.get("stop_reason"),
-               "construction": code.provenance.get("construction"), "verdict": _verdict(code)}
+               "scores": dict(code.scores), "source": prov.get("source"), "time_s": prov.get("call_time_s"),
+               "solve_time_s": prov.get("time_s"), "out": out, "seed": prov.get("seed"),
+               "stop_reason": prov.get("stop_reason"), "construction": prov.get("construction"),
+               "verdict": _verdict(code),
+               "verdict_note": None if code.certificate is None else code.certificate.verdict_note()}
     if as_json:
         emit_json(payload)
         return
     click.echo(f"{code.objective} {dict(code.params)} d={code.d} K={code.K}")
     for name, value in code.scores.items():
         click.echo(f"  {name:>14s} = {value:.15g}")
+    click.echo(f"  {'source':>14s} = {_describe_source(payload['source'])}")
+    click.echo(f"  {'time':>14s} = {_seconds(payload['time_s'])} this call")
     # a code returned from a catalog may carry no timing, seed or stop reason (made elsewhere, or a construction)
-    seconds = payload["time_s"]
-    timing = f"{seconds:.2f} s" if isinstance(seconds, (int, float)) else "-"
-    click.echo(f"  {'time':>14s} = {timing}   seed={payload['seed']}   ({payload['stop_reason'] or 'no search'})")
+    click.echo(f"  {'search':>14s} = {_seconds(payload['solve_time_s'])}   seed={payload['seed']}   "
+               f"({_describe_stop(payload['stop_reason'])})")
     if payload["verdict"]:
-        click.echo(f"  {'certificate':>14s} = {payload['verdict']}")
+        note = code.certificate.verdict_note()
+        if payload["source"] and payload["source"].startswith("catalog:"):
+            how = "stored with the code; `spherecodes validate` recomputes it, with the LP bounds"
+        elif not lp_bounds:
+            how = "without the LP bounds: --lp-bounds adds them, as `spherecodes validate` does"
+        else:
+            how = "with the LP bounds, as `spherecodes validate` computes it"
+        click.echo(f"  {'certificate':>14s} = {payload['verdict']}" + (f" ({note})" if note else "") + f"  [{how}]")
     if payload["construction"]:
         click.echo(f"  matches the exact construction '{payload['construction']}' (returned exactly)")
     if out:
@@ -166,10 +208,30 @@ def _exit_now(status: int) -> None:
 
 
 def _verdict(code) -> str | None:
-    cert = code.certificate
-    if cert is None:
-        return None
-    return cert.get("verdict") if isinstance(cert, dict) else cert.verdict
+    return None if code.certificate is None else code.certificate.verdict
+
+
+#: how the human output names each source
+_SOURCE_TEXT = {"catalog:user": "the user catalog (stored earlier; no search in this call)",
+                "catalog:builtin": "the built-in catalog (shipped with spherecodes; no search in this call)",
+                "construction": "an exact construction", "solved": "the solver (searched in this call)"}
+
+
+def _describe_source(source: str | None) -> str:
+    return f"{source}: {_SOURCE_TEXT[source]}" if source in _SOURCE_TEXT else str(source)
+
+
+def _seconds(value) -> str:
+    return f"{value:.2f} s" if isinstance(value, (int, float)) else "-"
+
+
+def _describe_stop(stop_reason: str | None) -> str:
+    """The stop reason, saying what a time budget means for the result."""
+    if not stop_reason:
+        return "no search"
+    if "time" in stop_reason:
+        return f"{stop_reason}: the best code found when the time budget ran out, not necessarily a local optimum"
+    return stop_reason
 
 
 def _generate_distributed(objective, d, K, params, *, restarts, seed, device, dtype, time_budget, tile, out, as_json):
@@ -194,13 +256,14 @@ def _generate_distributed(objective, d, K, params, *, restarts, seed, device, dt
     obj = get_objective(objective)
     scores = obj.score(res.points, res.params)
     code = Code(points=res.points, objective=obj.name, params=res.params, scores=scores,
-                provenance={"solver": "solve_distributed", "seed": seed, "world_size": res.world_size,
-                            "tile": res.tile, "iterations": res.iterations, "time_s": res.time_s,
-                            "stop_reason": res.status[res.best]})
+                provenance={"solver": "solve_distributed", "source": "solved", "seed": seed,
+                            "world_size": res.world_size, "tile": res.tile, "iterations": res.iterations,
+                            "time_s": res.time_s, "stop_reason": res.status[res.best]})
     if out:
         code.save(out)
     payload = {"objective": code.objective, "params": dict(code.params), "d": code.d, "K": code.K,
-               "scores": dict(code.scores), "time_s": res.time_s, "out": out, "seed": seed,
+               "scores": dict(code.scores), "source": "solved", "time_s": res.time_s, "solve_time_s": res.time_s,
+               "out": out, "seed": seed,
                "stop_reason": res.status[res.best], "construction": None, "verdict": None,
                "world_size": res.world_size, "tile": res.tile}
     if as_json:

@@ -11,8 +11,8 @@ import json
 import click
 
 from ..catalog.format import dumps
-from ._common import collect_params, objective_param_options
-from .catalog import catalog_option, cli_errors
+from ._common import collect_params, library_errors, objective_param_options
+from .catalog import catalog_option
 
 __all__ = ["command"]
 
@@ -22,14 +22,14 @@ _PROVENANCE_SHOWN = ("solver", "construction", "seed", "restarts", "time_s", "ve
 @click.command("lookup")
 @click.argument("objective")
 @click.option("-d", "d", type=click.IntRange(min=2), required=True, help="Ambient dimension d (points on S^{d-1}).")
-@click.option("-K", "K", type=click.IntRange(min=1), required=True, help="Number of points K.")
+@click.option("-K", "K", type=click.IntRange(min=2), required=True, help="Number of points K (a code has >= 2).")
 @objective_param_options
 @click.option("--compute", is_flag=True, help="On a miss, generate the code and store it in the catalog.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Save the code to FILE (.npz with metadata, or .npy points only).")
 @click.option("--json", "as_json", is_flag=True, help="Print metadata and points as one JSON object.")
 @catalog_option
-@cli_errors
+@library_errors
 def command(objective, d, K, s, metric, half_space, eps, extra, compute, out, as_json, catalog_path) -> None:
     """Look up the stored code for OBJECTIVE with K points in d dimensions.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import check_image_path, library_errors
+from ._common import check_image_path, library_errors, require_extra
 
 
 @click.command(name="plot")
@@ -16,7 +16,13 @@ from ._common import check_image_path, library_errors
 @click.option("--normalise", is_flag=True, help="Project rows onto the sphere instead of requiring unit norm.")
 @library_errors
 def command(path, out, normalise):
-    """Draw the code in PATH: sphere + contact graph (d=3), angle histogram, convergence curve."""
+    """Draw the code in PATH (d=2: circle, d=3: sphere), its angles and its convergence.
+
+    Riesz codes on S^2 are coloured by their number of Delaunay neighbours (5, 6, 7: the disclination
+    picture); Tammes codes show the contact graph and rattlers; the
+    convergence panel appears when the file's provenance holds the score per round.
+    """
+    require_extra("matplotlib", "plot", "spherecodes plot")
     from ..code import Code
     from ..plot import plot_code
 

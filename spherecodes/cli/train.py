@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import SpherecodesError
-from ._common import Choice
+from ._common import Choice, cli_message, file_or_key, library_errors, require_extra
 
 __all__ = ["command"]
 
@@ -91,6 +91,7 @@ def _plot(result, path: Path) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PNG",
               help="Write a 2-D plot of the test features (needs matplotlib).")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+@library_errors
 def command(dataset, head, proxies, catalog_path, loss, hug_variant, hug_relaxed, epochs, lr, seed, dim, scale,
             as_json, plot, no_progress):
     """Train a small MLP on scikit-learn's digits with hyperspherical class proxies.
@@ -98,11 +99,15 @@ def command(dataset, head, proxies, catalog_path, loss, hug_variant, hug_relaxed
     Prints test/train accuracy and neural-collapse metrics (NC1, NC2, NC3, the HUG average energy
     gnc2_energy_mean, reverse energy). digits is the only bundled data set.
     """
+    require_extra("sklearn", "train", "spherecodes train (the digits data set)")
     from ..training import train  # torch is imported only when the command runs
     from ._common import check_image_path
 
     if plot is not None:
         check_image_path(plot, "--plot")
+        require_extra("matplotlib", "plot", "--plot")
+    if proxies is not None:
+        proxies = file_or_key(proxies, "--proxies")
     if seed is not None and seed < 0:
         raise click.BadParameter(f"{seed}: the seed must be a non-negative integer", param_hint="--seed")
 
@@ -125,7 +130,11 @@ def command(dataset, head, proxies, catalog_path, loss, hug_variant, hug_relaxed
                        scale=scale, hug_variant=hug_variant, hug_relaxed=hug_relaxed, dataset=dataset,
                        catalog=catalog_path, progress=progress)
     except SpherecodesError as exc:
-        message = " ".join(str(exc).split())  # one line, whatever the library wrote
+        from ..catalog.lookup import LookupMiss
+
+        if isinstance(exc, LookupMiss):
+            raise  # not found: exit status 1 (library_errors)
+        message = cli_message(exc)  # one line, whatever the library wrote
         if getattr(exc, "param", None) == "hug_variant":
             raise click.BadParameter(message, param_hint="--hug-variant") from None
         # click has validated every other option, so what the library rejects is the proxy specification

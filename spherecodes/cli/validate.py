@@ -68,6 +68,10 @@ def _load(path: str, normalise: bool):
 
     from ..code import Code
 
+    if Path(path).suffix.lower() == ".pt":  # proxies written by `spherecodes export`
+        from ..export import read_proxies
+
+        return read_proxies(path)
     if Path(path).suffix.lower() not in (".npz", ".npy"):
         try:
             text = Path(path).read_text()
@@ -106,7 +110,7 @@ def _load(path: str, normalise: bool):
 @click.option("--json", "as_json", is_flag=True, help="Print the certificate as one JSON object.")
 @library_errors
 def command(path, objective, s, metric, half_space, eps, extra, normalise, no_lp, as_json):
-    """Certify the code in PATH (.npz, .npy or a text file with one point per line).
+    """Certify the code in PATH (.npz, .npy, proxies .pt, or a text file with one point per line).
 
     Exit status 0 when the code is valid (finite, unit rows, distinct points, no bound violated);
     1 when it is not (e.g. duplicate points: the certificate names the pair); 2 for unusable input

@@ -91,6 +91,13 @@ class Comparison:
     rel_gap: float = math.nan
 
 
+#: bounds whose gap says little about how far a code is from optimal, and why (shown by Certificate.table())
+LOOSE_BOUNDS = {
+    "hadamard": "trivial bound (Hadamard: log det <= 0, met only when the kernel Gram matrix is the identity)",
+    "softmax_code": "loose upper bound (Theorem 3.9 of the softmax-code paper, not attained)",
+}
+
+
 @dataclass(frozen=True)
 class Certificate:
     """Everything known about how good a code is; see the module docstring.
@@ -159,24 +166,74 @@ class Certificate:
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Certificate":
+        """The certificate :meth:`to_dict` wrote (e.g. read back from a catalog or a ``.npz`` file).
+
+        Non-finite floats written as strings (``'inf'``, ``'nan'``) become floats again; ``ok`` is
+        recomputed from ``checks``; keys this version does not know are ignored.
+        """
+        def number(value: Any) -> Any:
+            return float(value) if isinstance(value, str) and value in ("inf", "-inf", "nan") else value
+
+        fields = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
+        fields["comparisons"] = [
+            Comparison(**{k: number(c[k]) for k in Comparison.__dataclass_fields__ if k in c})
+            if isinstance(c, Mapping) else c for c in data.get("comparisons", [])]
+        for name in ("scores", "tolerances"):
+            fields[name] = {k: number(v) for k, v in dict(data.get(name) or {}).items()}
+        fields["stationarity"] = number(data.get("stationarity"))
+        for name in ("params", "checks"):
+            fields[name] = dict(data.get(name) or {})
+        for name in ("rattlers", "notes"):
+            fields[name] = list(data.get(name) or [])
+        fields.setdefault("objective", "unknown")
+        fields.setdefault("d", 0)
+        fields.setdefault("K", 0)
+        fields.setdefault("verdict", "unknown")
+        return cls(**fields)
+
+    def verdict_note(self) -> str | None:
+        """Why a ``gap=...`` verdict is not a shortfall, when the gap is measured against a trivial or loose
+        bound (:data:`LOOSE_BOUNDS`); None otherwise."""
+        if not self.verdict.startswith("gap="):
+            return None
+        gaps = [c for c in self.comparisons if c.verdict.startswith("gap=") and c.verdict == self.verdict]
+        loose = [c for c in gaps if c.name in LOOSE_BOUNDS]
+        if not loose or len(loose) != len(gaps):
+            return None
+        return f"the gap is to the {LOOSE_BOUNDS[loose[0].name]}: it is not a shortfall from the optimum"
+
     def table(self) -> str:
-        """A readable multi-line summary."""
+        """A readable multi-line summary.
+
+        Gaps to trivial or loose bounds are labelled so, rattlers are listed for Tammes codes only (for
+        other objectives points off the contact graph are not defects), and a failed stationarity check
+        says what it means.
+        """
         sense = "maximise" if self.maximise else "minimise"
         lines = [f"{self.objective} {self.params} d={self.d} K={self.K}: {self.verdict}"
                  + (f"  ({sense} {self.primary})" if self.primary else "")]
+        if self.verdict_note():
+            lines.append(f"  ({self.verdict_note()})")
         for k, v in self.scores.items():
             lines.append(f"  {k:>16s} = {v:.15g}")
         if self.stationarity is not None:
             lines.append(f"  {'stationarity':>16s} = {self.stationarity:.3g} (tol {STATIONARITY_TOL:g})")
-        if self.rattlers:
+        if self.rattlers and self.objective == "tammes":
             lines.append(f"  {'rattlers':>16s} = {self.rattlers}")
         lines.append(f"  {'comparison':<20s} {'kind':<22s} {'score':<12s} {'reference':>22s} {'gap':>12s} "
                      f"{'rel gap':>10s}  verdict")
         for c in self.comparisons:
+            quality = f" ({LOOSE_BOUNDS[c.name].split(' (')[0]})" if c.name in LOOSE_BOUNDS else ""
             lines.append(f"  {c.name:<20s} {c.kind:<22s} {c.score_key:<12s} {c.reference:>22.15g} "
-                         f"{c.gap:>12.3g} {c.rel_gap:>10.3g}  {c.verdict}")
+                         f"{c.gap:>12.3g} {c.rel_gap:>10.3g}  {c.verdict}{quality}")
         for name, chk in self.checks.items():
-            lines.append(f"  check {name}: {'ok' if chk['ok'] else 'FAILED'} ({chk['reason']})")
+            explain = ""
+            if name == "stationary" and not chk["ok"]:
+                explain = ("; not a local optimum yet: a search stopped early (e.g. by its time budget) leaves "
+                           "the code there; search longer")
+            lines.append(f"  check {name}: {'ok' if chk['ok'] else 'FAILED'} ({chk['reason']}{explain})")
         for note in self.notes:
             lines.append(f"  note: {note}")
         return "\n".join(lines)

@@ -100,7 +100,7 @@ def test_show(filled):
     assert np.array_equal(np.array(meta["points"]), codes[1].points)
     assert meta["scores"]["energy"] == RIESZ.score(codes[1].points, RIESZ.normalise_params())["energy"]
     res = run(catalog_cmd, ["show", key_of(3, 99)])
-    assert res.exit_code == 2 and "no entry" in error_line(res)
+    assert res.exit_code == 1 and "no entry" in error_line(res)
     res = run(catalog_cmd, ["show", "not a key"])
     assert res.exit_code == 2 and "key" in error_line(res)
 
@@ -139,7 +139,7 @@ def test_export_import_merge_remove(filled, tmp_path):
     assert run(catalog_cmd, ["remove", codes[0].key, "--catalog", other]).exit_code == 0
     assert Catalog(other, "r").get(codes[0].key) is None
     res = run(catalog_cmd, ["remove", codes[0].key, "--catalog", other])
-    assert res.exit_code == 2
+    assert res.exit_code == 1
 
 
 def test_bad_catalog_file_is_a_usage_error(tmp_path):
@@ -155,11 +155,12 @@ def test_show_an_unknown_key_suggests_near_ones(filled, tmp_path):
     path, codes = filled
     res = run(catalog_cmd, ["show", key_of(3, 7)])
     line = error_line(res)
-    assert res.exit_code == 2 and f"no entry {key_of(3, 7)}" in line
+    assert res.exit_code == 1 and f"no entry {key_of(3, 7)}" in line
     # nearest first: K=6 (log 7/6), then K=5 (log 7/5), then d=4 (log 4/3 + log 7/6)
     assert f"nearest stored: {key_of(3, 6)}, {key_of(3, 5)}, {key_of(4, 6)}" in line
-    # a malformed key: the syntax error, and what is stored near what it seems to mean
-    res = run(catalog_cmd, ["show", "riesz/d=3/K=6"])
+    # a malformed key: the syntax error, and what is stored near what it seems to mean (riesz/d=3/K=6, without
+    # parameters, is a valid key now: the objective's defaults)
+    res = run(catalog_cmd, ["show", "riesz[s=1/d=3/K=6"])
     line = error_line(res)
     assert res.exit_code == 2 and "keys look like" in line and f"nearest stored: {key_of(3, 6)}" in line
     # a misspelt objective
@@ -170,20 +171,27 @@ def test_show_an_unknown_key_suggests_near_ones(filled, tmp_path):
     assert res.exit_code == 2 and "nearest" not in error_line(res) and "catalog list" in error_line(res)
 
 
-def test_show_says_when_the_builtin_catalog_has_the_key(filled, tmp_path):
+def test_show_falls_back_to_the_builtin_catalog_like_lookup(filled, tmp_path):
     builtin_code = riesz_code(5, 9, 4)
     Catalog(tmp_path / "builtin.h5").put(builtin_code)
     res = run(catalog_cmd, ["show", builtin_code.key])
-    assert res.exit_code == 2 and "add --builtin" in error_line(res)
+    assert res.exit_code == 0 and builtin_code.key in res.output
+    assert f"catalog:    {tmp_path / 'builtin.h5'}" in res.output
     res = run(catalog_cmd, ["show", builtin_code.key, "--builtin"])
     assert res.exit_code == 0 and builtin_code.key in res.output
-    res = run(catalog_cmd, ["show", key_of(5, 10)])
-    assert res.exit_code == 2 and "--builtin" not in error_line(res)
+    res = run(catalog_cmd, ["show", key_of(5, 10)])  # in neither: not found
+    assert res.exit_code == 1 and "no entry" in error_line(res)
+
+
+def test_show_takes_a_key_without_parameters(filled, tmp_path):
+    """``riesz/d=3/K=6`` is the key with the objective's default parameters."""
+    res = run(catalog_cmd, ["show", "riesz/d=3/K=6"])
+    assert res.exit_code == 0 and key_of(3, 6) in res.output
 
 
 def test_remove_an_unknown_key_suggests_near_ones(filled):
     res = run(catalog_cmd, ["remove", key_of(3, 7)])
-    assert res.exit_code == 2 and f"nearest stored: {key_of(3, 6)}" in error_line(res)
+    assert res.exit_code == 1 and f"nearest stored: {key_of(3, 6)}" in error_line(res)
 
 
 def test_newer_format_version_is_named(filled):

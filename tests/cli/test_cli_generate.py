@@ -39,7 +39,7 @@ def test_generate_json(runner, tmp_path):
     (["-d", "1", "-K", "5"], "invalid d=1"),
     (["-d", "3", "-K", "0"], "invalid K=0"),
     (["-d", "3", "-K", "5", "--eps", "2"], "unknown parameter 'eps'"),
-    (["-d", "3", "-K", "5", "--restarts", "0"], "invalid restarts=0"),
+    (["-d", "3", "-K", "5", "--restarts", "0"], "invalid --restarts 0"),
     (["-d", "3", "-K", "5", "--device", "cuda:7"], "device"),
     (["-d", "3", "-K", "5", "--param", "s"], "NAME=VALUE"),
     (["-d", "3", "-K", "5000000"], "restarts"),

@@ -117,9 +117,9 @@ def test_catalog_key_from_the_catalog_option(tmp_path):
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.stdout)
     assert data["config"]["proxies"] == key and data["config"]["catalog"] == str(tmp_path / "mine.h5")
-    miss = run(args)  # the private user catalog and the built-in one do not hold it
-    assert_one_line_error(miss)
-    assert "no code for" in miss.output
+    miss = run(args)  # the private user catalog and the built-in one do not hold it: not found, exit 1
+    assert miss.exit_code == 1 and "Traceback" not in miss.output
+    assert [line for line in miss.output.splitlines() if line.startswith("Error")] and "no code for" in miss.output
 
 
 def test_json_is_strict_even_with_infinite_metrics(monkeypatch):

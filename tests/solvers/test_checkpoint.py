@@ -75,15 +75,41 @@ def test_sigint_at_a_round_boundary_then_resume_is_bit_identical(tmp_path, refer
     _same_search(resumed, reference)
 
 
-def test_sigterm_is_handled_like_sigint(tmp_path, reference):
+@pytest.fixture
+def default_signal_handlers():
+    """Python's default SIGINT / SIGTERM handlers for the test, whatever the suite started with.
+
+    A suite started in the background (``nohup python -m pytest &``) begins with SIGINT ignored, so a
+    SIGINT sent by a test would never raise KeyboardInterrupt.
+    """
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+
+
+def test_sigterm_is_handled_like_sigint(tmp_path, reference, default_signal_handlers):
     path = tmp_path / "search.npz"
+    found = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     with pytest.raises(SearchInterrupted) as info:
         solve("riesz", D, K, checkpoint=path, progress=_signal_at(2, signal.SIGTERM), **SEARCH)
     assert info.value.signal_name == "SIGTERM" and info.value.exit_status == 128 + signal.SIGTERM
     _same_search(solve("riesz", D, K, checkpoint=path, resume=True, **SEARCH), reference)
-    # the handlers are restored afterwards
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # the handlers found before the call are restored afterwards
+    assert signal.getsignal(signal.SIGTERM) == found[signal.SIGTERM]
+    assert signal.getsignal(signal.SIGINT) == found[signal.SIGINT]
+
+
+def test_handlers_found_before_the_call_are_restored_even_when_sigint_starts_ignored(tmp_path):
+    """The background-suite situation: SIGINT ignored before the search stays ignored after it."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        solve("riesz", D, K, checkpoint=tmp_path / "search.npz", **SEARCH)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @pytest.mark.parametrize("call", [3, 5])
@@ -121,7 +147,7 @@ def test_interrupt_during_round_zero_saves_nothing(tmp_path, monkeypatch):
     assert not path.exists()
 
 
-def test_without_a_checkpoint_ctrl_c_is_a_plain_keyboard_interrupt():
+def test_without_a_checkpoint_ctrl_c_is_a_plain_keyboard_interrupt(default_signal_handlers):
     with pytest.raises(KeyboardInterrupt) as info:
         solve("riesz", D, K, progress=_signal_at(1), **SEARCH)
     assert not isinstance(info.value, SearchInterrupted)
