@@ -120,8 +120,7 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     norm_params = obj.normalise_params(**params)
     obj.validate_size(d, K, norm_params)
     key = make_key(obj.name, norm_params, d, K)
-    _check_search_options(restarts=search.restarts, rounds=search.rounds, seed=search.seed,
-                          time_budget=search.time_budget, device=search.device, dtype=search.dtype)
+    _check_search_options(search)
     if search.resume and search.checkpoint is None:
         raise InvalidParameterError("resume", resume, "resume=True needs checkpoint=PATH, the file an earlier "
                                     "search saved")
@@ -224,21 +223,12 @@ SOURCES = ("catalog:user", "catalog:builtin", "construction", "solved")
 SEARCH_OPTIONS = ("seed", "restarts", "rounds", "time_budget", "device", "dtype", "checkpoint")
 
 
-def _check_search_options(*, restarts: Any, rounds: Any, seed: Any, time_budget: Any, device: Any,
-                          dtype: Any) -> None:
+def _check_search_options(search: SearchOptions) -> None:
     """Raise :class:`InvalidParameterError` for a search option :func:`solve` would refuse, without searching."""
     from .solvers.device import resolve_device, resolve_dtype
-    from .solvers.solve import _as_int, _check_time_budget
 
-    if restarts is not None:
-        _as_int("restarts", restarts, 1, "restarts is the number of random starts and must be >= 1")
-    if rounds is not None:
-        _as_int("rounds", rounds, 0, "rounds must be >= 0")
-    if seed is not None:
-        if _as_int("seed", seed, 0, "seed must be a non-negative integer") >= 2**63:
-            raise InvalidParameterError("seed", seed, "seed must be below 2**63")
-    _check_time_budget(time_budget)
-    resolve_dtype(dtype, resolve_device(device))
+    search.checked()
+    resolve_dtype(search.dtype, resolve_device(search.device))
 
 
 def _stored_source(stored: Code, key: str) -> str:

@@ -238,9 +238,8 @@ def _generate_distributed(objective, d, K, params, *, restarts, seed, device, dt
     """``generate --distributed``: every rank runs the same solve; rank 0 scores, writes and prints."""
     import torch
 
-    from ..code import Code
+    from ..api import code_from_result
     from ..errors import InvalidParameterError
-    from ..objectives import get_objective
     from ..solvers.distributed import solve_distributed
 
     if time_budget is not None:
@@ -253,18 +252,13 @@ def _generate_distributed(objective, d, K, params, *, restarts, seed, device, dt
                             **params)
     if res.rank != 0:
         return
-    obj = get_objective(objective)
-    scores = obj.score(res.points, res.params)
-    code = Code(points=res.points, objective=obj.name, params=res.params, scores=scores,
-                provenance={"solver": "solve_distributed", "source": "solved", "seed": seed,
-                            "world_size": res.world_size, "tile": res.tile, "iterations": res.iterations,
-                            "time_s": res.time_s, "stop_reason": res.status[res.best]})
+    code = code_from_result(res, source="solved", seed=seed)
     if out:
         code.save(out)
     payload = {"objective": code.objective, "params": dict(code.params), "d": code.d, "K": code.K,
                "scores": dict(code.scores), "source": "solved", "time_s": res.time_s, "solve_time_s": res.time_s,
                "out": out, "seed": seed,
-               "stop_reason": res.status[res.best], "construction": None, "verdict": None,
+               "stop_reason": res.stop_reason, "construction": None, "verdict": None,
                "world_size": res.world_size, "tile": res.tile}
     if as_json:
         emit_json(payload)

@@ -117,5 +117,10 @@ class SearchOptions:
             raise InvalidParameterError("resume", self.resume, "pass True or False")
         if self.tile is not None:
             assert_integer("tile", self.tile, 1, "pass a positive number of rows per block", integral_float=False)
+        seed = self.seed
+        if seed is not None:
+            seed = assert_integer("seed", seed, 0, "seed must be a non-negative integer")
+            if seed >= 2**63:
+                raise InvalidParameterError("seed", seed, "seed must be below 2**63")
         return dataclasses.replace(self, restarts=restarts, rounds=rounds, patience=patience, max_iter=max_iter,
-                                   time_budget=budget, resume=bool(self.resume))
+                                   time_budget=budget, resume=bool(self.resume), seed=seed)
