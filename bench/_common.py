@@ -11,8 +11,8 @@ RESULTS = REPO / "bench" / "results"
 
 
 def shared_reference(name: str) -> Path:
-    """Path of a file in ../shared/reference (beside the repository)."""
-    return REPO.parent / "shared" / "reference" / name
+    """Path of a public reference table vendored with the tests (tests/data/reference, sources in its README)."""
+    return REPO / "tests" / "data" / "reference" / name
 
 
 def read_csv(path: Path) -> list[dict]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _helpers import REFERENCE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import eval_chebyt, eval_gegenbauer
@@ -30,7 +30,6 @@ from spherecodes.constructions import (
 from spherecodes.errors import InvalidParameterError, UnknownNameError
 
 EPS = np.finfo(np.float64).eps
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 # Sizes each construction is exercised at (inputs, not results). Every registry name must appear.
 SAMPLES = {

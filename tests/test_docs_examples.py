@@ -27,11 +27,8 @@ PAGES = [ROOT / "README.md"] + sorted(p for p in (ROOT / "docs").glob("*.md") if
 SKIP_MARK = "<!-- skip-test -->"
 RUN_LANGS = ("python", "bash")
 SHOWN_LANGS = ("text", "console")
-#: blocks that fail because of frictions fixed on another branch, by a snippet of their text
-XFAIL = {
-    "code.certificate.table()": "fixed on branch ux",  # a catalog hit's certificate is a plain mapping
-    "spherecodes export 'riesz/d=3/K=12'": "fixed on branch ux",  # short keys do not parse yet
-}
+#: blocks expected to fail, by a snippet of their text (none today; keep the hook for known defects)
+XFAIL: dict[str, str] = {}
 FENCE = re.compile(r"^```(\S*)\s*$")
 
 
