@@ -180,31 +180,71 @@ def parse_param_options(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+#: option names the commands use themselves: an objective parameter of such a name is given with --param only
+_COMMAND_OPTION_NAMES = frozenset({
+    "objective", "objectives", "d", "K", "restarts", "rounds", "seed", "device", "dtype", "time_budget", "out",
+    "catalog_path", "extra", "force", "compute", "as_json", "quiet", "checkpoint", "resume", "tile", "distributed",
+    "keys", "grid", "dims", "sizes", "normalise", "no_lp", "path", "no_catalog", "no_constructions", "lp_bounds",
+    "no_certify"})
+
+
+def declared_params() -> dict[str, tuple[Any, list[str]]]:
+    """Every parameter the registered objectives declare: name -> (its ``Param``, the objectives declaring it).
+
+    The command-line options of objective parameters are built from these declarations (the first
+    objective in registry order that declares a name gives its type and flag), so a parameter added to
+    an objective gets its option without touching the CLI. Loading the declarations imports no torch.
+    """
+    from ..objectives import OBJECTIVES, available_objectives
+
+    out: dict[str, tuple[Any, list[str]]] = {}
+    for name in available_objectives():
+        for param in OBJECTIVES[name].params:
+            out.setdefault(param.name, (param, []))[1].append(name)
+    return {k: v for k, v in out.items() if k.isidentifier() and k not in _COMMAND_OPTION_NAMES}
+
+
+def _param_option(param: Any, owners: list[str]) -> Callable:
+    help_text = f"{', '.join(owners)}: {param.help or param.name}."
+    if param.kind is bool:
+        return click.option(param.cli_flag, param.name, default=None, help=help_text)
+    if param.choices:
+        kind: Any = Choice(list(param.choices))
+    else:
+        kind = float if param.kind is float else str
+    return click.option(param.cli_flag, param.name, type=kind, default=None, help=help_text)
+
+
 def objective_param_options(func: Callable) -> Callable:
-    """The objective-parameter options shared by generate, lookup and validate."""
-    options = [
-        click.option("--s", "s", type=float, default=None, help="riesz: exponent s (r^-s; 0 = log; <0 = -r^|s|)."),
-        click.option("--metric", type=Choice(["euclidean", "geodesic"]), default=None,
-                     help="riesz: chord or angle distance."),
-        click.option("--half-space/--full-space", "half_space", default=None, help="riesz: include antipodes."),
-        click.option("--eps", type=float, default=None, help="mgd: Gaussian kernel width eps."),
-        click.option("--param", "extra", multiple=True, metavar="NAME=VALUE", help="any objective parameter."),
-    ]
+    """One option per declared objective parameter (see :func:`declared_params`) and ``--param NAME=VALUE``.
+
+    The command receives the parameters as keyword arguments named after them (None when not given)
+    and ``extra`` for ``--param``; :func:`collect_params` turns them into the objective's keywords.
+    """
+    options = [_param_option(param, owners) for param, owners in declared_params().values()]
+    options.append(click.option("--param", "extra", multiple=True, metavar="NAME=VALUE",
+                                help="any objective parameter (also one of a user-registered objective)."))
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def collect_params(s: Any, metric: Any, half_space: Any, eps: Any, extra: tuple[str, ...]) -> dict[str, Any]:
-    """The parameters given on the command line, and only those (defaults come from the objective)."""
+def collect_params(given: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Any]:
+    """The parameters given on the command line, and only those (defaults come from the objective).
+
+    ``given`` maps declared parameter names to their option's value (None: not given); ``extra`` holds the
+    ``--param NAME=VALUE`` items. A parameter given both ways is a usage error.
+    """
     params: dict[str, Any] = parse_param_options(extra)
-    flags = {"s": "--s", "metric": "--metric", "half_space": "--half-space/--full-space", "eps": "--eps"}
-    for name, value in (("s", s), ("metric", metric), ("half_space", half_space), ("eps", eps)):
-        if value is not None:
-            if name in params:
-                raise click.BadParameter(f"{name} is given twice, as {flags[name]} and as --param {name}=...; "
-                                         "give it once", param_hint="--param")
-            params[name] = value
+    declared = declared_params()
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name in params:
+            flag = declared[name][0].cli_flag if name in declared else f"--{name}"
+            raise click.BadParameter(f"{name} is given twice, as {flag} and as --param {name}=...; "
+                                     "give it once", param_hint="--param")
+        params[name] = value
     return params
 
 

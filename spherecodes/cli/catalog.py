@@ -23,7 +23,7 @@ import numpy as np
 from ..catalog.format import dumps
 from ..catalog.locations import builtin_catalog_path, user_catalog_path
 from ..errors import CatalogError, InvalidParameterError
-from ._common import bracket_key, library_errors
+from ._common import bracket_key, library_errors, objective_param_options
 
 __all__ = ["command", "catalog_option", "open_catalog"]
 
@@ -260,12 +260,7 @@ def _objective_list(objectives: tuple[str, ...]) -> list[str]:
               help="Objective(s) of the grid (repeat or separate with commas).")
 @click.option("--dims", default=None, metavar="LIST", help="Dimensions d of the grid, e.g. 3,4 or 2-8.")
 @click.option("--sizes", default=None, metavar="LIST", help="Sizes K of the grid, e.g. 4-10,16,32.")
-@click.option("--s", "s", type=float, default=None, help="riesz: exponent s.")
-@click.option("--metric", type=click.Choice(["euclidean", "geodesic"]), default=None, help="riesz: distance.")
-@click.option("--half-space/--full-space", "half_space", default=None, help="riesz: include antipodes.")
-@click.option("--eps", type=float, default=None, help="mgd: kernel width.")
-@click.option("--param", "extra", multiple=True, metavar="NAME=VALUE",
-              help="Any objective parameter (applies to every objective).")
+@objective_param_options
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Restarts per key [default: generate's].")
 @click.option("--rounds", type=click.IntRange(min=0), default=None, help="Basin-hopping rounds per key.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, help="Seed of every solve.")
@@ -282,8 +277,9 @@ def _objective_list(objectives: tuple[str, ...]) -> list[str]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @catalog_option
 @library_errors
-def build_cmd(keys, grid, objectives, dims, sizes, s, metric, half_space, eps, extra, restarts, rounds, seed,
-              time_budget, device, force, no_certify, distributed, as_json, quiet, catalog_path) -> None:
+def build_cmd(keys, grid, objectives, dims, sizes, extra, restarts, rounds, seed,
+              time_budget, device, force, no_certify, distributed, as_json, quiet, catalog_path,
+              **objective_params) -> None:
     """Compute and store codes: every KEY given, or with --grid a whole grid, cheapest first.
 
     Keys already stored are skipped (unless --force). Examples:
@@ -296,7 +292,7 @@ def build_cmd(keys, grid, objectives, dims, sizes, s, metric, half_space, eps, e
     from ..catalog_build import build_catalog, format_rows, grid_requests, key_requests, parse_int_list
     from ._common import collect_params, emit_json
 
-    params = collect_params(s, metric, half_space, eps, extra)
+    params = collect_params(objective_params, extra)
     if grid == bool(keys):
         raise click.UsageError("pass either --grid (with --objective, --dims, --sizes) or catalog KEYs, "
                                "e.g. 'riesz[s=1]/d=3/K=12'")

@@ -64,9 +64,9 @@ _SEARCHES = " Given: search even on a catalog hit and keep the better code."
                    "CPU, NCCL on GPU): random restarts + L-BFGS + float64 polish, no basin hopping, no catalog; "
                    "rank 0 prints and writes --out. Without torchrun: one rank.")
 @library_errors
-def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds, seed, device, dtype, time_budget,
+def command(objective, d, K, extra, restarts, rounds, seed, device, dtype, time_budget,
             no_constructions, catalog_path, no_catalog, force, lp_bounds, out, as_json, quiet, checkpoint, resume,
-            tile, distributed):
+            tile, distributed, **objective_params):
     """Compute K points on S^{d-1} that optimise OBJECTIVE.
 
     A code stored in the catalog is returned as it is, unless a search option (--seed, --restarts,
@@ -79,7 +79,7 @@ def command(objective, d, K, s, metric, half_space, eps, extra, restarts, rounds
     from ..objectives import get_objective
     from ..solvers.solve import check_size
 
-    params = collect_params(s, metric, half_space, eps, extra)
+    params = collect_params(objective_params, extra)
     # validate before the progress bar appears, so that a bad request prints only its error
     check_size(d, K)
     get_objective(objective).normalise_params(**params)

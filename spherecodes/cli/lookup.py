@@ -30,7 +30,7 @@ _PROVENANCE_SHOWN = ("solver", "construction", "seed", "restarts", "time_s", "ve
 @click.option("--json", "as_json", is_flag=True, help="Print metadata and points as one JSON object.")
 @catalog_option
 @library_errors
-def command(objective, d, K, s, metric, half_space, eps, extra, compute, out, as_json, catalog_path) -> None:
+def command(objective, d, K, extra, compute, out, as_json, catalog_path, **objective_params) -> None:
     """Look up the stored code for OBJECTIVE with K points in d dimensions.
 
     Searches --catalog (default: the user catalog) and then the built-in catalog.
@@ -40,7 +40,7 @@ def command(objective, d, K, s, metric, half_space, eps, extra, compute, out, as
     """
     from ..catalog_compute import lookup
 
-    params = collect_params(s, metric, half_space, eps, extra)
+    params = collect_params(objective_params, extra)
     code = lookup(objective, d, K, catalog=catalog_path, compute=compute, **params)
     if out:
         path = code.save(out)

@@ -109,7 +109,7 @@ def _load(path: str, normalise: bool):
 @click.option("--no-lp", is_flag=True, help="Skip the linear-programming bounds (faster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the certificate as one JSON object.")
 @library_errors
-def command(path, objective, s, metric, half_space, eps, extra, normalise, no_lp, as_json):
+def command(path, objective, extra, normalise, no_lp, as_json, **objective_params):
     """Certify the code in PATH (.npz, .npy, proxies .pt, or a text file with one point per line).
 
     Exit status 0 when the code is valid (finite, unit rows, distinct points, no bound violated);
@@ -121,7 +121,7 @@ def command(path, objective, s, metric, half_space, eps, extra, normalise, no_lp
     code = _load(path, normalise)
     if code.K < 2:
         raise click.UsageError(f"{path}: holds {code.K} point; a code needs at least 2 points")
-    params = collect_params(s, metric, half_space, eps, extra)
+    params = collect_params(objective_params, extra)
     cert = certify(code, objective or (code.objective if code.objective in available_objectives() else "riesz"),
                    lp=not no_lp, **params)
     if as_json:

@@ -47,6 +47,9 @@ class Param:
     check : callable, optional
         ``check(value) -> str | None``: the fix to suggest when the value is invalid.
     help : str
+    flag : str, optional
+        The command-line spelling when it is not ``--<name>`` (``--name/--no-name`` for booleans),
+        e.g. ``"--half-space/--full-space"``.
     """
 
     name: str
@@ -55,6 +58,15 @@ class Param:
     choices: tuple[str, ...] | None = None
     check: Callable[[Any], "str | None"] | None = None
     help: str = ""
+    flag: str | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        """The option spelling on the command line (``--half-space/--full-space``, ``--eps``, ...)."""
+        if self.flag:
+            return self.flag
+        dashed = self.name.replace("_", "-")
+        return f"--{dashed}/--no-{dashed}" if self.kind is bool else f"--{dashed}"
 
     def coerce(self, value: Any) -> Any:
         """Convert a user value (possibly a CLI string) to the parameter's type, or raise."""

@@ -116,7 +116,8 @@ class Riesz(Objective):
     params = (
         Param("s", 1.0, float, help="Riesz exponent: r^-s for s>0, log(1/r) for s=0, -r^|s| for s<0"),
         Param("metric", "euclidean", str, choices=METRICS, help="distance: euclidean (chord) or geodesic (angle)"),
-        Param("half_space", False, bool, help="energy of the points and their antipodes (half-space MHE)"),
+        Param("half_space", False, bool, help="energy of the points and their antipodes (half-space MHE)",
+              flag="--half-space/--full-space"),
     )
     primary = "energy"
     maximise = False

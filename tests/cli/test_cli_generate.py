@@ -88,3 +88,19 @@ def test_validate_rejects_non_unit_rows_unless_normalised(runner, tmp_path):
     assert bad.exit_code == 2 and "unit norm" in bad.output
     ok = runner.invoke(cli, ["validate", str(path), "--normalise", "--no-lp"])
     assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize("module", ["generate", "lookup", "validate"])
+def test_objective_parameter_options_come_from_the_declarations(module):
+    import importlib
+
+    from spherecodes.objectives import OBJECTIVES, available_objectives
+
+    command = importlib.import_module(f"spherecodes.cli.{module}").command
+    options = {p.name: p for p in command.params}
+    declared = {p.name: p for name in available_objectives() for p in OBJECTIVES[name].params}
+    assert declared, "the built-in objectives declare parameters"
+    for name, param in declared.items():
+        assert name in options, f"no option for the declared parameter {name!r}"
+        assert param.cli_flag.split("/")[0] in options[name].opts
+    assert "extra" in options  # --param NAME=VALUE for any other parameter
