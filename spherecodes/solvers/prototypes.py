@@ -87,6 +87,9 @@ PROTOTYPE_OBJECTIVES = ("tammes", "softmax_code")
 #: L: pairs with t (c_ij - m) < -L get no weight (their weight would be below e^-L of the largest)
 WEIGHT_SPAN = 16.0
 
+#: up to this K the final one-vs-rest score uses the dense exact solver (K x K float64 Gram, <= 128 MiB)
+DENSE_ONE_VS_REST_MAX_K = 4096
+
 #: default rows per block of the blocked Gram
 DEFAULT_BLOCK = 1024
 
@@ -170,7 +173,8 @@ def prototype_memory_bytes(d: int, K: int, *, block: int = DEFAULT_BLOCK, max_pa
     mask (4 B K ``itemsize``, B = min(block, K)) and its float64 scoring tile (2 B K 8); the near-pair
     list at its cap (``min(max_pairs, K (K-1)/2)`` pairs of :data:`_PAIR_BYTES`) plus its gathered rows
     (two (chunk, d) buffers); for ``softmax_code`` the neighbour sub-problems of the polish
-    (``neighbours`` + 1 points: their Gram, Wolfe workspace and weights, 64 at a time).
+    (``neighbours`` + 1 points: their Gram, Wolfe workspace and weights, 64 at a time) and, up to
+    :data:`DENSE_ONE_VS_REST_MAX_K` points, the dense exact score (two K x K float64 arrays).
 
     Parameters
     ----------
@@ -195,6 +199,8 @@ def prototype_memory_bytes(d: int, K: int, *, block: int = DEFAULT_BLOCK, max_pa
     if objective == "softmax_code":
         m = neighbours + 1
         n += 64 * (3 * m * m * 8 + 2 * m * d * 8) + 2 * K * 8
+        if K <= DENSE_ONE_VS_REST_MAX_K:
+            n += 2 * K * K * 8  # the dense exact score: Gram and Wolfe weights
     return int(n)
 
 
@@ -388,9 +394,16 @@ def min_one_vs_rest_blocked(points: Any, *, block: int = DEFAULT_BLOCK, neighbou
     :math:`\rho_k \ge 1 - c_k` with :math:`c_k` the row max cosine (the plane
     :math:`\langle x_k, y\rangle = c_k` separates :math:`x_k` from the others), so the points are solved
     (by :func:`one_vs_rest_near`) in increasing order of that bound until the next bound is no smaller
-    than the best distance found. Memory O(block K + K d); coincident points give 0.
+    than the best distance found. Memory O(block K + K d); coincident points give 0. Up to
+    :data:`DENSE_ONE_VS_REST_MAX_K` points the dense exact
+    :func:`spherecodes.validation.one_vs_rest.one_vs_rest` (a K x K float64 Gram) is used instead: it
+    is faster there.
     """
     X = _unit_rows64(points) if normalise else np.asarray(points, dtype=np.float64)
+    if X.shape[0] <= DENSE_ONE_VS_REST_MAX_K:
+        from ..validation.one_vs_rest import one_vs_rest
+
+        return float(one_vs_rest(X))
     c = row_max_cosines(X, block=block)
     lower = 1.0 - c
     if np.any(c >= 1.0):
@@ -515,24 +528,20 @@ def _max_cosine_phase(X: torch.Tensor, *, deadline: float | None, clock: _Clock,
 
 def _worst_one_vs_rest(X: np.ndarray, *, block: int, neighbours: int,
                        rows: int = 8) -> tuple[float, list[tuple[int, float, np.ndarray, np.ndarray]]]:
-    """Certified min rho and the solved points (k, rho_k, index, lam), at least ``rows`` of them, by bound order."""
-    c = row_max_cosines(X, block=block)
-    lower = 1.0 - c
-    best, solved = math.inf, []
-    for n, k in enumerate(np.argsort(lower, kind="stable")):
-        if lower[k] >= best and n >= rows:
-            break
-        rho, idx, lam = one_vs_rest_near(X, int(k), neighbours=neighbours)
-        solved.append((int(k), rho, idx, lam))
-        best = min(best, rho)
-    return best, solved
+    """Smallest rho among the ``rows`` points of smallest bound 1 - c_k, and those solved points (k, rho_k, index,
+    lam). The value is the certified min over all points whenever it is <= the next point's bound."""
+    lower = 1.0 - row_max_cosines(X, block=block)
+    order = np.argsort(lower, kind="stable")[:rows]
+    solved = [(int(k), *one_vs_rest_near(X, int(k), neighbours=neighbours)) for k in order]
+    return min(r for _, r, _, _ in solved), solved
 
 
 def _one_vs_rest_polish(X: np.ndarray, *, deadline: float | None, rounds: int, block: int, neighbours: int,
                         progress: Callable[[int, float], Any] | None, it0: int) -> tuple[np.ndarray, float, int, str]:
     r"""Raise the smallest one-vs-rest distances (float64): envelope-gradient steps on a soft-min of the
-    solved :math:`\rho_k`, kept only when the certified minimum improves; the step halves on a rejection
-    and grows by half on an acceptance. Returns (points, certified min rho, rounds done, reason)."""
+    :math:`\rho_k` of the points with the smallest bounds (:func:`_worst_one_vs_rest`), kept only when the
+    smallest solved distance improves; the step halves on a rejection and grows by half on an acceptance.
+    Returns (points, smallest solved rho, rounds done, reason); the caller scores the result exactly."""
     rho, solved = _worst_one_vs_rest(X, block=block, neighbours=neighbours)
     eta, done, round_time = 0.05 * max(rho, 1e-3), 0, 0.0
     reason = "plateau"
@@ -581,7 +590,7 @@ def solve_prototypes(objective: str, d: int, K: int, *, time_budget: float | Non
                      lr_start: float = 0.02, lr_end: float = 0.002, momentum: float = 0.9,
                      block: int = DEFAULT_BLOCK, max_pairs: int = DEFAULT_MAX_PAIRS,
                      polish_fraction: float = 0.25, polish_rounds: int = 200,
-                     neighbours: int = 64) -> PrototypeResult:
+                     neighbours: int = 64, score_one_vs_rest: bool = True) -> PrototypeResult:
     r"""K class prototypes in :math:`\mathbb{R}^d` with a small max cosine (and a large one-vs-rest distance).
 
     See the module docstring for the method. Memory is O(B K d + near pairs) and is checked
@@ -622,6 +631,10 @@ def solve_prototypes(objective: str, d: int, K: int, *, time_budget: float | Non
     polish_fraction, polish_rounds, neighbours : float, int, int
         ``softmax_code`` polish share of the budget, its round cap without a budget, and the
         neighbours per one-vs-rest sub-problem.
+    score_one_vs_rest : bool
+        ``softmax_code`` only: compute the exact min one-vs-rest distance at the end (up to K
+        neighbour solves, O(K^2 d) time); when False ``scores["one_vs_rest"]`` is None and only the
+        bound ``scores["one_vs_rest_lower_bound"]`` = 1 - max cosine is given.
 
     Returns
     -------
@@ -680,8 +693,11 @@ def solve_prototypes(objective: str, d: int, K: int, *, time_budget: float | Non
             reason = "time_budget"
         elif reason != "max_iterations":
             reason = polish_reason
-        scores["one_vs_rest"] = min_one_vs_rest_blocked(points, block=block, neighbours=neighbours, normalise=False)
     scores["max_cosine"] = max_cosine_blocked(points, block=block, normalise=False)
+    if objective == "softmax_code":
+        scores["one_vs_rest_lower_bound"] = 1.0 - scores["max_cosine"]
+        scores["one_vs_rest"] = (min_one_vs_rest_blocked(points, block=block, neighbours=neighbours, normalise=False)
+                                 if score_one_vs_rest else None)
     elapsed = time.perf_counter() - start
     log.debug("prototypes %s d=%d K=%d: max cosine %.6g after %d steps, %.2f s (%s)", objective, d, K,
               scores["max_cosine"], iterations, elapsed, reason)
