@@ -57,8 +57,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -604,8 +605,10 @@ def solve_prototypes(objective: str, d: int, K: int, *, time_budget: float | Non
     d, K : int
         Dimension (points on :math:`S^{d-1}`) and number of points, both >= 2.
     time_budget : float, optional
-        Seconds for the whole call, scoring included (kept to within one step). Without it the
-        schedule runs ``steps`` steps and then stops on a plateau.
+        Seconds for the whole call, the float64 max-cosine score included (kept to within one
+        step); the exact one-vs-rest score of ``softmax_code`` (``score_one_vs_rest``) comes on top
+        of it (its cost depends on the code, not on the budget). Without a budget the schedule runs
+        ``steps`` steps and then stops on a plateau.
     seed : int
         Seed of the Gaussian random start (ignored when ``init`` is given).
     device : str or torch.device
@@ -684,7 +687,7 @@ def solve_prototypes(objective: str, d: int, K: int, *, time_budget: float | Non
     points /= np.linalg.norm(points, axis=1, keepdims=True)
     scores: dict = {}
     if objective == "softmax_code":
-        end = None if deadline is None else deadline - 0.5 * (deadline - phase_deadline)
+        end = deadline
         points, rho, rounds, polish_reason = _one_vs_rest_polish(
             points, deadline=end, rounds=polish_rounds, block=block, neighbours=neighbours, progress=progress,
             it0=iterations)
