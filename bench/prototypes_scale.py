@@ -28,26 +28,35 @@ bench/results/prototypes_scale.png.
 
     python bench/prototypes_scale.py [--seconds 20] [--rows 64x1000,128x1000] [--threads 1]
 
+Every library runs one thread (OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS default to 1 here): the machine
+is shared, and idle thread pools spinning beside torch would tax whichever method runs later.
+
 Writes bench/results/prototypes_scale.csv (the table) and prototypes_scale_curves.csv (the curves).
 """
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
-import threading
-import time
 
-import numpy as np
-import torch
-from _common import RESULTS, print_table, write_csv
+# One thread per library, fixed before they load: idle BLAS / OpenMP / numba pools spinning beside
+# torch's thread would slow whichever method runs after the first numba or numpy call.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import spherecodes
-from spherecodes.errors import SpherecodesError
-from spherecodes.solvers.prototypes import max_cosine_blocked, solve_prototypes
-from spherecodes.validation.bounds import levenshtein_max_cosine_bound
-from spherecodes.validation.one_vs_rest import one_vs_rest
+import argparse  # noqa: E402
+import math  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from _common import RESULTS, print_table, write_csv  # noqa: E402
+
+import spherecodes  # noqa: E402
+from spherecodes.errors import SpherecodesError  # noqa: E402
+from spherecodes.solvers.prototypes import max_cosine_blocked, solve_prototypes  # noqa: E402
+from spherecodes.validation.bounds import levenshtein_max_cosine_bound  # noqa: E402
+from spherecodes.validation.one_vs_rest import one_vs_rest  # noqa: E402
 
 ROWS = [(64, 1000), (128, 1000), (128, 5000), (512, 1000), (512, 10000), (128, 100000)]
 LEARNING_RATES = (0.01, 0.1, 1.0)
@@ -264,7 +273,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0, help="wall time per method (and per lr of a sweep)")
     ap.add_argument("--rows", type=str, default=None, help="e.g. 64x1000,128x5000 (default: all six)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (BLAS, OpenMP, numba: 1 unless set)")
     ap.add_argument("--ovr-max-k", type=int, default=2000, help="largest K for the one-vs-rest column")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

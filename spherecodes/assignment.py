@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from .errors import InvalidParameterError
 
-__all__ = ["SparseAssignment", "assign_classes_sparse", "assignment_value", "candidate_codewords"]
+__all__ = ["SparseAssignment", "assign_classes_sparse", "assignment_value", "candidate_codewords", "exchange_gains"]
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,30 @@ def _linearised_step(S, W: np.ndarray, perm: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(col_of_row, dtype=np.int64)
 
 
+def exchange_gains(S, X: np.ndarray, A: np.ndarray, a: np.ndarray, b: np.ndarray,
+                   diag: np.ndarray | None = None) -> np.ndarray:
+    r"""Exact change of f when classes ``a[n]`` and ``b[n]`` exchange codewords, for every n (the module's
+    :math:`\Delta_{ab}`; unit codewords, symmetric S).
+
+    Parameters
+    ----------
+    S : (K, K) array or scipy.sparse matrix
+    X : numpy.ndarray, shape (K, d)
+        Codewords in class order, ``W[perm]``.
+    A : numpy.ndarray, shape (K, d)
+        ``S @ X``.
+    a, b : numpy.ndarray of int, shape (n,)
+    diag : numpy.ndarray, shape (K,), optional
+        The diagonal of S.
+    """
+    if diag is None:
+        diag = S.diagonal() if sp.issparse(S) else np.diag(S).copy()
+    Sab = np.asarray(S[a, b]).ravel()
+    ra = A[a] - diag[a, None] * X[a] - Sab[:, None] * X[b]
+    rb = A[b] - Sab[:, None] * X[a] - diag[b, None] * X[b]
+    return 2.0 * np.einsum("ij,ij->i", X[b] - X[a], ra - rb)
+
+
 def _exchanges(S, W: np.ndarray, perm: np.ndarray, k: int, tol: float) -> list[tuple[int, int]]:
     """The improving non-overlapping exchanges among candidate pairs, best first (each delta is exact alone)."""
     K = W.shape[0]
@@ -158,10 +182,7 @@ def _exchanges(S, W: np.ndarray, perm: np.ndarray, k: int, tol: float) -> list[t
     b = owner[cand.ravel()]
     keep = a != b
     a, b = a[keep], b[keep]
-    Sab = np.asarray(S[a, b]).ravel()
-    ra = A[a] - diag[a, None] * X[a] - Sab[:, None] * X[b]
-    rb = A[b] - Sab[:, None] * X[a] - diag[b, None] * X[b]
-    delta = 2.0 * np.einsum("ij,ij->i", X[b] - X[a], ra - rb)
+    delta = exchange_gains(S, X, A, a, b, diag)
     order = np.argsort(-delta)
     used = np.zeros(K, dtype=bool)
     swaps = []
