@@ -34,37 +34,17 @@ a sparse S (e.g. each class's nearest classes) keeps the memory linear in K.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import InvalidParameterError
+from .export import Assignment
 
-__all__ = ["SparseAssignment", "assign_classes_sparse", "assignment_value", "candidate_codewords", "exchange_gains"]
+__all__ = ["assign_classes_sparse", "assignment_value", "candidate_codewords", "exchange_gains"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SparseAssignment:
-    """Result of :func:`assign_classes_sparse`.
-
-    Attributes
-    ----------
-    permutation : numpy.ndarray of int64, shape (K,)
-        Class a gets codeword ``permutation[a]``.
-    objective_value, identity_value : float
-        f at ``permutation`` and at the identity.
-    iterations : int
-        Accepted linearisation steps plus exchange rounds.
-    """
-
-    permutation: np.ndarray
-    objective_value: float
-    identity_value: float
-    iterations: int
 
 
 def _points(points: Any) -> np.ndarray:
@@ -205,7 +185,7 @@ def _swapped(perm: np.ndarray, swaps: list[tuple[int, int]]) -> np.ndarray:
 
 
 def assign_classes_sparse(code_or_points: Any, similarity: Any, *, candidates: int = 32, max_iter: int = 100,
-                          seed: int | None = None, restarts: int = 0) -> SparseAssignment:
+                          seed: int | None = None, restarts: int = 0) -> Assignment:
     """Large-K class-to-codeword assignment (see the module docstring).
 
     Parameters
@@ -226,7 +206,8 @@ def assign_classes_sparse(code_or_points: Any, similarity: Any, *, candidates: i
 
     Returns
     -------
-    SparseAssignment
+    spherecodes.export.Assignment
+        The same result type as :func:`spherecodes.export.assign_classes`.
     """
     W = _points(code_or_points)
     K = W.shape[0]
@@ -266,5 +247,5 @@ def assign_classes_sparse(code_or_points: Any, similarity: Any, *, candidates: i
         if value > best_value:
             best_perm, best_value = perm, value
     log.debug("sparse assignment K=%d: identity %.6g -> %.6g in %d steps", K, identity_value, best_value, total)
-    return SparseAssignment(permutation=np.asarray(best_perm, dtype=np.int64), objective_value=float(best_value),
+    return Assignment(permutation=np.asarray(best_perm, dtype=np.int64), objective_value=float(best_value),
                             identity_value=float(identity_value), iterations=int(total))
