@@ -16,6 +16,15 @@ from spherecodes.solvers import prototypes as P
 from spherecodes.validation.one_vs_rest import one_vs_rest, one_vs_rest_distances
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: one intra-op thread avoids waking a thread pool on every step of a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _random_points(K: int, d: int, seed: int = 0) -> np.ndarray:
     X = np.random.default_rng(seed).standard_normal((K, d))
     return X / np.linalg.norm(X, axis=1, keepdims=True)
@@ -123,6 +132,7 @@ def test_seeded_runs_are_reproducible_and_init_is_used():
     assert c.scores["max_cosine"] <= a.scores["max_cosine"] + 1e-6
 
 
+@pytest.mark.slow
 def test_softmax_code_mode_scores_one_vs_rest():
     r = P.solve_prototypes("softmax_code", 4, 12, steps=300, polish_rounds=20, seed=0)
     assert r.scores["one_vs_rest"] == pytest.approx(one_vs_rest(r.points), abs=1e-12)
