@@ -50,7 +50,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from _common import RESULTS, print_table, write_csv  # noqa: E402
+from _common import RESULTS, print_table, read_csv, write_csv  # noqa: E402
 
 import spherecodes  # noqa: E402
 from spherecodes.errors import SpherecodesError  # noqa: E402
@@ -269,16 +269,34 @@ def curve_margin(curves: list[dict], d: int, K: int) -> str:
     return f"{min(ratios):.4f}" if ratios else "n/a"
 
 
+def _numeric(row: dict) -> dict:
+    """A row read back from a results file, with its numbers as int / float again."""
+    out = {}
+    for key, value in row.items():
+        try:
+            out[key] = int(value) if key in ("d", "K") else float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0, help="wall time per method (and per lr of a sweep)")
     ap.add_argument("--rows", type=str, default=None, help="e.g. 64x1000,128x5000 (default: all six)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (BLAS, OpenMP, numba: 1 unless set)")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the other rows already in the results files (re-run only --rows)")
     ap.add_argument("--ovr-max-k", type=int, default=2000, help="largest K for the one-vs-rest column")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows_wanted = ROWS if args.rows is None else [tuple(int(v) for v in r.split("x")) for r in args.rows.split(",")]
     table, curves = [], []
+    if args.append:
+        table = [_numeric(r) for r in read_csv(RESULTS / "prototypes_scale.csv")
+                 if (int(r["d"]), int(r["K"])) not in rows_wanted]
+        curves = [_numeric(r) for r in read_csv(RESULTS / "prototypes_scale_curves.csv")
+                  if (int(r["d"]), int(r["K"])) not in rows_wanted]
     for d, K in rows_wanted:
         print(f"d={d} K={K}, {args.seconds:g} s per method", flush=True)
         rows, cv = run_row(d, K, args.seconds, args.ovr_max_k)
@@ -288,6 +306,7 @@ def main() -> None:
         write_csv("prototypes_scale_curves.csv", curves)
         plot(curves, RESULTS / "prototypes_scale.png")
     print_table(table)
+    rows_wanted = list(dict.fromkeys([(r["d"], r["K"]) for r in table] + rows_wanted))
     print("\nrow: ours_tammes max cosine / best other final, and the worst time-point ratio (other / ours):")
     for d, K in rows_wanted:
         ours = [r["max_cosine"] for r in table if (r["d"], r["K"], r["method"]) == (d, K, "ours_tammes")
