@@ -102,7 +102,10 @@ def command(objective, d, K, extra, restarts, rounds, seed, device, dtype, time_
     with tile_rows(tile), progress_bar(max(bar_rounds, 0) + 1, f"{objective} d={d} K={K}", enabled=not quiet) as bar:
         def on_round(info: dict) -> None:
             bar.update(max(info["round"] + 1 - bar.n, 0))  # a resumed search starts part-way
-            bar.set_postfix(best=f"{info['best']:.10g}")
+            if "iteration" in info:  # the large-K near-pair search reports every step of its one run
+                bar.set_postfix(iteration=info["iteration"], best=f"{info['best']:.10g}")
+            else:
+                bar.set_postfix(best=f"{info['best']:.10g}")
 
         try:
             code = generate(objective, d, K, restarts=restarts, rounds=rounds, seed=seed, device=device,

@@ -42,7 +42,7 @@ from .lbfgs import STOP_REASONS, riemannian_lbfgs
 from .options import DEFAULTS, SearchOptions
 from .result import SolveResult
 from .sphere import project_tangent, random_points, retract, typical_spacing
-from .strategies import get_strategy
+from .strategies import NEAR_PAIR_MIN_K, get_strategy
 
 __all__ = ["solve", "DEFAULTS", "check_size", "SearchInterrupted", "SearchOptions"]
 
@@ -275,6 +275,9 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
     opts = opts.build(opts, seed=seed)
     dev = resolve_device(opts.device)
     first_dtype = resolve_dtype(opts.dtype, dev)
+    mode = strategy.near_pair_mode(d, K)
+    if mode is not None:
+        return _solve_near_pairs(obj, params, d, K, opts, mode, dev, t_start, init_arr)
     n_first = max(B, int(strategy.first_round_size(d, K, B)))
     check_memory(obj.memory_bytes(n_first, K, d, 8), dev, what=f"{objective} with K={K}, d={d}, {B} restarts"
                  + (f" ({n_first} random starts in round 0)" if n_first > B else ""), restarts=B)
@@ -292,6 +295,59 @@ def solve(objective: str, d: int, K: int, *, restarts: int | None = None, seed: 
                      identity=identity, t_start=t_start)
     with tile_rows(opts.tile) if opts.tile is not None else contextlib.nullcontext():
         return search.run(init_arr, state)
+
+
+def _solve_near_pairs(obj, params: dict, d: int, K: int, opts: SearchOptions, mode: str, dev: torch.device,
+                      t_start: float, init_arr: np.ndarray | None) -> SolveResult:
+    """The large-K search: one configuration by :func:`~spherecodes.solvers.prototypes.solve_prototypes`.
+
+    Memory is O(K d + near pairs) (checked by the prototype solver before it allocates). Without a time
+    budget it stops on a quality plateau. ``progress`` receives ``{"round": 0, "rounds": 0, "iteration", "best",
+    "time_s", "phase": "near_pairs"}`` after every step. Restarts, rounds and checkpoints do not apply.
+    """
+    from .prototypes import solve_prototypes
+
+    if opts.checkpoint is not None:
+        raise InvalidParameterError("checkpoint", str(opts.checkpoint),
+                                    f"{obj.name} with K={K} >= {NEAR_PAIR_MIN_K} is searched in one run by the "
+                                    "near-pair solver, which keeps no checkpoint; drop it (use time_budget to "
+                                    "bound the run)")
+    user_progress = opts.progress
+    budget = opts.time_budget
+    if budget is not None:
+        # the budget counts from the start of solve(), as for the restart search
+        budget = max(budget - (time.perf_counter() - t_start), 1e-3)
+
+    def report(iteration: int, best: float) -> None:
+        if user_progress is not None:
+            user_progress({"round": 0, "rounds": 0, "iteration": int(iteration), "best": float(best),
+                           "time_s": time.perf_counter() - t_start, "phase": "near_pairs"})
+
+    dtype = "float32" if opts.dtype is None else opts.dtype
+    init = None if init_arr is None else init_arr[0]
+    res = solve_prototypes(mode, d, K, time_budget=budget, seed=opts.seed, device=dev, dtype=dtype,
+                           progress=report, init=init)
+    points = np.ascontiguousarray(res.points, dtype=np.float64)
+    t0 = time.perf_counter()
+    scores = dict(obj.score(points, params))  # the objective's own float64 scores, as every other path
+    scoring = time.perf_counter() - t0
+    elapsed = time.perf_counter() - t_start
+    best = float(scores[obj.primary])
+    history = [{"round": 0, "time_s": float(h[0]), "iteration": int(h[1]), "best_max_cosine": float(h[2])}
+               for h in res.history]
+    return SolveResult(points=points, scores=scores, objective=obj.name, params=dict(params),
+                       stop_reason=_NEAR_PAIR_STOPS.get(res.stop_reason, res.stop_reason),
+                       restart_scores=np.asarray([best]), restarts=1, rounds=0, iterations=int(res.iterations),
+                       evaluations=int(res.iterations), time_s=elapsed,
+                       phase_times={"first_phase": float(res.time_s), "polish": 0.0, "scoring": scoring},
+                       seed=int(opts.seed), device=str(dev), dtype=str(dtype).replace("torch.", ""),
+                       history=history, first_round_starts=1,
+                       solver="spherecodes.solvers.prototypes (near-pair max-cosine descent, O(K d + near pairs))")
+
+
+#: readable stopping reasons of the near-pair solver
+_NEAR_PAIR_STOPS = {"time_budget": "time budget spent", "plateau": "quality plateau (no time budget given)",
+                    "max_iterations": "iteration limit"}
 
 
 class _Search:

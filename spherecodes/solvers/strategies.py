@@ -64,6 +64,10 @@ FIRST_ROUND_FACTOR = 16
 FIRST_ROUND_MAX_PAIRS = 1_000_000
 #: SLP iterations are LP solves: a few hundred are plenty (near the end each one squares the error)
 SLP_MAX_ITER = 400
+#: from this many points on, Tammes and softmax codes are searched by the near-pair prototype solver
+#: (:mod:`spherecodes.solvers.prototypes`, memory O(K d + near pairs)) instead of batched dense restarts, whose
+#: restarts x K^2 pair terms stop fitting; bench/prototypes_scale.py compares the two paths
+NEAR_PAIR_MIN_K = 1000
 
 
 class Strategy:
@@ -78,6 +82,14 @@ class Strategy:
     def first_round_size(self, d: int, K: int, restarts: int) -> int:
         """Random starts of round 0 (at least ``restarts``; the pool keeps the best ``restarts``)."""
         return restarts
+
+    def near_pair_mode(self, d: int, K: int) -> str | None:
+        """The :func:`~spherecodes.solvers.prototypes.solve_prototypes` objective that searches (d, K), or None.
+
+        None (the default) keeps the batched restarts + polish + basin hopping search of
+        :func:`spherecodes.solvers.solve`.
+        """
+        return None
 
     def stages(self, objective: Objective, params: Mapping[str, Any], d: int, K: int) -> list[Stage]:
         """Losses of the fast first phase, in order: the objective's loss alone."""
@@ -129,6 +141,9 @@ class TammesStrategy(Strategy):
 
     name = "tammes"
 
+    def near_pair_mode(self, d: int, K: int) -> str | None:
+        return "tammes" if K >= NEAR_PAIR_MIN_K else None
+
     def first_round_size(self, d: int, K: int, restarts: int) -> int:
         if d > HOP_MAX_D:
             return restarts
@@ -165,6 +180,9 @@ class SoftmaxCodeStrategy(TammesStrategy):
     """The Tammes search (without the low-dimensional extensions), then the lifted one-vs-rest SLP per restart."""
 
     name = "softmax_code"
+
+    def near_pair_mode(self, d: int, K: int) -> str | None:
+        return "softmax_code" if K >= NEAR_PAIR_MIN_K else None
 
     def first_round_size(self, d: int, K: int, restarts: int) -> int:
         return restarts

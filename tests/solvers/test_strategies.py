@@ -57,3 +57,31 @@ def test_default_strategy_is_lbfgs_on_the_loss():
     assert step.points.shape == X.shape and step.iterations > 0 and step.stop_reason
     assert bool(torch.all(riesz.loss(step.points, params) <= riesz.loss(X, params)))
     assert isinstance(Strategy(), Strategy) and "lbfgs" in repr(DEFAULT_STRATEGY)
+
+
+def test_large_k_tammes_and_softmax_codes_go_to_the_near_pair_solver(monkeypatch):
+    """Above NEAR_PAIR_MIN_K the search is one near-pair run; below it, the batched restart search."""
+    import numpy as np
+
+    from spherecodes.errors import InvalidParameterError
+    from spherecodes.solvers import solve, strategies
+
+    assert strategies.get_strategy("tammes").near_pair_mode(64, strategies.NEAR_PAIR_MIN_K) == "tammes"
+    assert strategies.get_strategy("softmax_code").near_pair_mode(64, 10_000) == "softmax_code"
+    assert strategies.get_strategy("tammes").near_pair_mode(3, 50) is None
+    assert strategies.get_strategy("riesz").near_pair_mode(64, 10_000) is None
+
+    monkeypatch.setattr(strategies, "NEAR_PAIR_MIN_K", 20)
+    seen = []
+    res = solve("tammes", 4, 24, seed=1, time_budget=2.0, progress=seen.append)
+    assert "prototypes" in res.solver and res.restarts == 1
+    assert res.points.shape == (24, 4)
+    assert np.allclose(np.linalg.norm(res.points, axis=1), 1.0, atol=1e-12)
+    assert seen and all(info["phase"] == "near_pairs" for info in seen)
+    assert [info["iteration"] for info in seen] == sorted(info["iteration"] for info in seen)
+    # the float64 score is the objective's own, not the solver's
+    from spherecodes.objectives import get_objective
+
+    assert res.scores == get_objective("tammes").score(res.points, {})
+    with pytest.raises(InvalidParameterError, match="checkpoint"):
+        solve("tammes", 4, 24, seed=1, checkpoint="x.npz")
