@@ -437,8 +437,15 @@ def _local_search(S: np.ndarray, G: np.ndarray, perm: np.ndarray, max_iter: int)
     return perm, value, iterations
 
 
+#: how :func:`assign_classes` searches: "dense" (full LSA linearisation), "sparse" (candidate sets,
+#: :mod:`spherecodes.assignment`), "auto" (sparse from :data:`SPARSE_ASSIGNMENT_MIN_K` classes or a sparse similarity)
+ASSIGNMENT_METHODS = ("auto", "dense", "sparse")
+#: the dense path solves a K x K linear assignment per step (O(K^3)): from here on "auto" takes the sparse one
+SPARSE_ASSIGNMENT_MIN_K = 1000
+
+
 def assign_classes(code_or_points: Any, similarity: Any, *, restarts: int = 8, seed: int | None = None,
-                   max_iter: int = 10_000) -> Assignment:
+                   max_iter: int = 10_000, method: str = "auto") -> Assignment:
     """Assign classes to codewords so that similar classes get nearby codewords.
 
     Maximises the quadratic-assignment objective
@@ -467,7 +474,11 @@ def assign_classes(code_or_points: Any, similarity: Any, *, restarts: int = 8, s
     seed : int, optional
         Seed of the random starts.
     max_iter : int
-        Cap on improving steps per start.
+        Cap on improving steps per start (dense path; the sparse path keeps its own default).
+    method : {"auto", "dense", "sparse"}
+        See :data:`ASSIGNMENT_METHODS`. The sparse path
+        (:func:`spherecodes.assignment.assign_classes_sparse`) works on candidate codewords per class and
+        accepts a ``scipy.sparse`` similarity; it starts from the identity only.
 
     Returns
     -------
@@ -478,8 +489,16 @@ def assign_classes(code_or_points: Any, similarity: Any, *, restarts: int = 8, s
     InvalidParameterError
         The similarity is not (K, K) (e.g. more classes than codewords), not finite or not symmetric.
     """
+    if method not in ASSIGNMENT_METHODS:
+        from .errors import UnknownNameError
+
+        raise UnknownNameError("method", method, ASSIGNMENT_METHODS)
     pts = _points_of(code_or_points)
     K = pts.shape[0]
+    if method == "sparse" or (method == "auto" and (K >= SPARSE_ASSIGNMENT_MIN_K or _is_sparse(similarity))):
+        from .assignment import assign_classes_sparse  # it imports this module for Assignment
+
+        return assign_classes_sparse(pts, similarity, seed=seed)
     S = _similarity(similarity, K)
     if int(restarts) < 0:
         raise InvalidParameterError("restarts", restarts, "pass a number >= 0 of random restarts")
@@ -497,6 +516,12 @@ def assign_classes(code_or_points: Any, similarity: Any, *, restarts: int = 8, s
     logger.debug("assignment: identity %.6g -> %.6g after %d steps", identity_value, best_value, total_iter)
     return Assignment(permutation=np.asarray(best_perm, dtype=np.int64), objective_value=float(best_value),
                       identity_value=identity_value, iterations=int(total_iter))
+
+
+def _is_sparse(matrix: Any) -> bool:
+    import scipy.sparse
+
+    return scipy.sparse.issparse(matrix)
 
 
 def class_similarity_from_confusion(confusion: Any) -> np.ndarray:

@@ -324,3 +324,26 @@ def test_export_command_reads_a_key_from_the_given_catalog(tmp_path):
     assert np.allclose(np.load(out), P, atol=1e-12)
     miss = CliRunner().invoke(export_command, [key, "--out", str(tmp_path / "q.npy")])  # user catalog: no such key
     assert miss.exit_code == 1 and one_error_line(miss) and "no code for" in miss.output
+
+
+def test_assign_classes_method_auto_takes_the_sparse_path_for_a_sparse_similarity():
+    import scipy.sparse
+
+    from spherecodes.assignment import assign_classes_sparse
+    from spherecodes.errors import UnknownNameError
+    from spherecodes.export import assign_classes
+
+    rng = np.random.default_rng(3)
+    P = rng.standard_normal((40, 5))
+    P /= np.linalg.norm(P, axis=1, keepdims=True)
+    S = rng.random((40, 40))
+    S = (S + S.T) / 2
+    np.fill_diagonal(S, 0)
+    S[S < 0.8] = 0
+    sparse = assign_classes(P, scipy.sparse.csr_matrix(S), seed=0)
+    direct = assign_classes_sparse(P, scipy.sparse.csr_matrix(S), seed=0)
+    assert np.array_equal(sparse.permutation, direct.permutation)
+    dense = assign_classes(P, S, seed=0, method="dense")
+    assert dense.objective_value >= dense.identity_value and sparse.objective_value >= sparse.identity_value
+    with pytest.raises(UnknownNameError, match="auto, dense, sparse"):
+        assign_classes(P, S, method="lsa")
