@@ -7,17 +7,20 @@ rows against all K columns, one BLAS product each, so memory is O(K d + block K)
 * :func:`row_max_cosine` -- :math:`c_i = \max_{j \ne i} \langle x_i, x_j\rangle` and its argmax for
   every row (the nearest neighbour by angle);
 * :func:`near_pairs` -- every pair with :math:`\langle x_i, x_j\rangle \ge t` (a sparse contact
-  list), the candidates taken from the Gram block with the rounding margin of
-  :func:`spherecodes.kernels.blocked.gram_error_bound` and each kept pair's inner product then
-  recomputed from the coordinates with one sequential loop, so the list does not depend on the block
-  size or on the BLAS summation order;
+  list), the candidates taken from a float32 Gram block with the float32 rounding margin of
+  :func:`float32_dot_error` and each candidate's inner product then recomputed in float64 from the
+  coordinates with one sequential loop, so the list does not depend on the block size, on the BLAS
+  summation order or on float32;
 * :func:`nearest_neighbours` -- the ``m`` rows of largest inner product with each of some rows.
 
 A float64 Gram entry differs from the exact inner product by at most
 :math:`\gamma |x_i| |x_j|` with :math:`\gamma` = :func:`~spherecodes.kernels.blocked.gram_error_bound`
 (Higham's forward error bound for inner products, any summation order), which is what makes the
-candidate margin of :func:`near_pairs` safe: a pair whose recomputed inner product is >= t has a
-Gram estimate >= t - gamma |x_i||x_j| and is therefore a candidate.
+row maxima of :func:`row_max_cosine` accurate. For float32 blocks (rows rounded to float32, products
+summed in float32) the bound is :func:`float32_dot_error`, which makes the candidate margin of
+:func:`near_pairs` safe: a pair whose exact inner product is >= t has a float32 estimate >= t - that
+margin and is therefore a candidate (the float64 recomputation adds at most gamma |x_i||x_j|,
+covered by the caller's threshold where it matters).
 """
 
 from __future__ import annotations
@@ -27,11 +30,20 @@ import math
 import numba
 import numpy as np
 
-from .blocked import gram_error_bound
 from .pairwise import _check_points
 
 __all__ = ["row_max_cosine", "near_pairs", "nearest_neighbours", "NEIGHBOUR_BLOCK_ROWS", "neighbour_block_rows",
-           "neighbours_memory_bytes"]
+           "neighbours_memory_bytes", "float32_dot_error"]
+
+#: unit roundoff of float32
+_U32 = 2.0**-24
+
+
+def float32_dot_error(d: int) -> float:
+    """Bound on |fl32(<a, b>) - <a, b>| / (|a| |b|) when a, b are rounded to float32 and the length-d inner
+    product is summed in float32 in any order: Higham's gamma_d plus the two roundings, doubled for safety."""
+    du = (d + 4) * _U32
+    return 2.0 * du / (1.0 - du)
 
 #: default rows per Gram block: a (block, K) float64 block is 128 MiB at K = 10^5
 NEIGHBOUR_BLOCK_ROWS = 160
@@ -51,12 +63,12 @@ def neighbour_block_rows(K: int, block: int | None = None) -> int:
 
 
 def neighbours_memory_bytes(K: int, d: int, *, block: int | None = None, pairs: int = 0) -> int:
-    """Peak bytes of the functions of this module beyond the (K, d) input: one (block, K) Gram block
+    """Peak bytes of the functions of this module beyond the (K, d) input: its float32 copy, one (block, K) Gram block
     plus the same again for the temporaries of a top-m selection (an int64 index array and the values),
     the (K,) outputs, and 24 bytes per near pair (two int64 indices, one cosine), counted twice for the
     growth of the pair list."""
     T = neighbour_block_rows(K, block)
-    return int(T * K * (8 + 8 + 8 + 1) + 3 * 8 * K + 2 * 24 * pairs + 8 * d)
+    return int(4 * K * d + T * K * (8 + 8 + 8 + 1) + 3 * 8 * K + 2 * 24 * pairs + 8 * d)
 
 
 def row_max_cosine(points: np.ndarray, *, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -134,17 +146,18 @@ def near_pairs(points: np.ndarray, threshold: float, *, block: int | None = None
         raise ValueError("threshold must be a number, got nan")
     K, d = X.shape
     T = neighbour_block_rows(K, block)
-    # one margin for all pairs: gamma max_i |x_i|^2 >= gamma |x_i| |x_j|
-    slack = gram_error_bound(d) * float(np.max(np.einsum("ij,ij->i", X, X))) if K else 0.0
+    # one margin for all pairs: err max_i |x_i|^2 >= err |x_i| |x_j|
+    slack = float32_dot_error(d) * float(np.max(np.einsum("ij,ij->i", X, X))) if K else 0.0
+    X32 = X.astype(np.float32)
     found_i, found_j = [], []
-    G = np.empty((T, K))
+    G = np.empty((T, K), dtype=np.float32)
     for a in range(0, K, T):
         n = min(T, K - a)
         if a + 1 >= K:
             break
         # only the columns j > i are needed: those of the rows a.. start at a + 1
         Gv = G[:n, : K - a - 1]
-        np.matmul(X[a:a + n], X[a + 1:].T, out=Gv)
+        np.matmul(X32[a:a + n], X32[a + 1:].T, out=Gv)
         rows, cols = np.nonzero(Gv >= t - slack)
         cols = cols + a + 1
         keep = cols > rows + a

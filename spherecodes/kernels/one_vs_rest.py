@@ -63,6 +63,7 @@ import math
 import numba
 import numpy as np
 
+from .neighbours import float32_dot_error
 
 __all__ = ["WOLFE_GAP_TOL", "hull_distances_blocked", "min_hull_distance", "default_candidates",
            "hull_distances_memory_bytes", "float32_dot_error"]
@@ -315,17 +316,6 @@ def _wolfe_many(X, G, gap_tol, ks):
     return dist, lam, iters
 
 
-
-
-#: unit roundoff of float32
-_U32 = 2.0**-24
-
-
-def float32_dot_error(d: int) -> float:
-    """Bound on |fl32(<a, b>) - <a, b>| / (|a| |b|) when a, b are rounded to float32 and the length-d inner
-    product is summed in float32 in any order: Higham's gamma_d plus the two roundings, doubled for safety."""
-    du = (d + 4) * _U32
-    return 2.0 * du / (1.0 - du)
 
 
 @numba.njit(cache=True, inline="always")

@@ -145,7 +145,7 @@ def _method(method: str, K: int) -> str:
 def one_vs_rest_distances(points, *, method: str = "auto") -> np.ndarray:
     """One-vs-rest distance of every point, shape (K,), float64 (fast exact solver).
 
-    :math:`\rho_k = \operatorname{dist}(w_k, \operatorname{conv}\{w_j: j \ne k\})`, the Euclidean distance
+    :math:`\\rho_k = \\operatorname{dist}(w_k, \\operatorname{conv}\\{w_j: j \\ne k\\})`, the Euclidean distance
     (not squared), by Wolfe's minimum-norm-point algorithm; agrees with
     :func:`one_vs_rest_distances_exact` to ~1e-12. Coincident points get 0, never NaN.
 
@@ -167,17 +167,16 @@ def one_vs_rest_distances(points, *, method: str = "auto") -> np.ndarray:
 
 
 def one_vs_rest(points, *, chunk: int = 16, method: str = "auto") -> float:
-    """:math:`\rho_{\text{one-vs-rest}} = \min_k \rho_k`, the softmax-code figure of merit (Eq. (3) of the paper).
+    """:math:`\\rho_{\\text{one-vs-rest}} = \\min_k \\rho_k`, the softmax-code figure of merit (Eq. (3) of the paper).
 
-    Exact, and usually much cheaper than all K distances: the hyperplane :math:`\langle w_k, y\rangle = c_k`,
-    :math:`c_k = \max_{j \ne k} \langle w_k, w_j\rangle`, separates :math:`w_k` from the other points, so
-    :math:`\rho_k \ge 1 - c_k` (for unit rows). Points are solved in order of this lower bound, ``chunk``
+    Exact, and usually much cheaper than all K distances: the hyperplane :math:`\\langle w_k, y\\rangle = c_k`,
+    :math:`c_k = \\max_{j \\ne k} \\langle w_k, w_j\\rangle`, separates :math:`w_k` from the other points, so
+    :math:`\\rho_k \\ge 1 - c_k` (for unit rows). Points are solved in order of this lower bound, ``chunk``
     at a time, until the next bound is no smaller than the best distance found.
 
-    ``method`` as in :func:`one_vs_rest_distances`: with ``blocked`` the :math:`c_k` come from Gram blocks
-    (:func:`spherecodes.kernels.neighbours.row_max_cosine`), lowered by their rounding bound
-    :math:`\gamma |w_k| \max_j |w_j|` so that the bounds stay valid, and the distances from
-    :func:`spherecodes.kernels.one_vs_rest.hull_distances_blocked`; memory O(K d + B K).
+    ``method`` as in :func:`one_vs_rest_distances`; ``blocked`` is
+    :func:`spherecodes.kernels.one_vs_rest.min_hull_distance` (the same ordering from float32 Gram blocks
+    with rigorous rounding margins, candidate sets checked against every point; memory O(K d + B K)).
     """
     X = _as_array(points)
     K = X.shape[0]
