@@ -41,6 +41,7 @@ from ..errors import InvalidParameterError, SolverError
 from ..kernels import min_distance_max_cosine
 from ..kernels.blocked import gram_error_bound
 from ..kernels.neighbours import near_pairs
+from ..kernels.one_vs_rest import WOLFE_GAP_TOL, _fill_row, _wolfe_one
 
 __all__ = [
     "contact_graph",
@@ -199,14 +200,16 @@ def rattlers(points, tol: float = DEFAULT_CONTACT_TOL, *, hull_tol: float = DEFA
 def rattlers_from_contacts(points, pairs: np.ndarray, *, hull_tol: float = DEFAULT_HULL_TOL) -> np.ndarray:
     """:func:`rattlers` for a given contact list (e.g. from :func:`contact_graph`), memory O(K d + m + max degree d).
 
-    The unit directions of one point at a time are formed. Two cases need no LP: a single contact
-    direction u (the hull is {u}, at L-infinity distance |u|_inf from 0), and directions whose mean is
-    within ``hull_tol`` of 0 (a feasible point of the LP, so its optimum is at most that: not a rattler;
-    e.g. every point of a cross-polytope or a simplex).
+    One point at a time, its unit contact directions U (deg, d) are formed and the minimum-norm point x of
+    their hull is found by Wolfe's algorithm (:mod:`spherecodes.kernels.one_vs_rest`, on the points U seen
+    from the origin). Two outcomes need no LP: |x|_inf <= hull_tol (x is a feasible point of the LP, whose
+    optimum is then <= hull_tol: not a rattler), and a certified L2 distance (Wolfe's gap bound
+    min_j <x, u_j> / |x|) above sqrt(d) hull_tol (the L-infinity distance is at least the L2 one over
+    sqrt(d): a rattler). Otherwise the L-infinity LP decides, as in :func:`rattlers`.
     """
     X = _points(points)
     hull_tol = _check_tol("hull_tol", hull_tol)
-    K = X.shape[0]
+    K, d = X.shape
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     # each contact seen from both ends, grouped by point
     me = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -220,21 +223,71 @@ def rattlers_from_contacts(points, pairs: np.ndarray, *, hull_tol: float = DEFAU
         if nb.size == 0:
             out.append(k)
             continue
-        diff = X[k] - X[nb]
-        dirs = diff - (diff @ X[k])[:, None] * X[k]
-        norms = np.linalg.norm(dirs, axis=1)
-        if np.any(norms <= 1e-12):
-            continue  # an antipodal contact cannot be moved away from
-        U = dirs / norms[:, None]
-        if U.shape[0] == 1:
-            dist = float(np.max(np.abs(U[0])))
-        else:
-            dist = float(np.max(np.abs(U.mean(axis=0))))
-            if dist > hull_tol:
-                dist = _hull_distance_linf(U)
-        if dist > hull_tol:
+        U = np.empty((nb.size + 1, d))
+        verdict = _rattler_screen(X, k, nb, hull_tol, U)
+        if verdict == _UNDECIDED:
+            verdict = _RATTLER if _hull_distance_linf(U[1:]) > hull_tol else _HELD
+        if verdict == _RATTLER:
             out.append(k)
     return np.asarray(out, dtype=np.int64)
+
+
+_HELD, _RATTLER, _UNDECIDED = 0, 1, 2
+
+
+@numba.njit(cache=True)
+def _rattler_screen(X, k, nb, hull_tol, U):
+    """Unit contact directions of point k into U[1:] (U[0] = 0); _HELD / _RATTLER when Wolfe's minimum-norm
+    point decides (see :func:`rattlers_from_contacts`), else _UNDECIDED; an antipodal contact holds the point."""
+    d = X.shape[1]
+    n = nb.shape[0]
+    U[0, :] = 0.0
+    for a in range(n):
+        j = nb[a]
+        c = 0.0
+        for t in range(d):
+            c += (X[k, t] - X[j, t]) * X[k, t]
+        s = 0.0
+        for t in range(d):
+            v = (X[k, t] - X[j, t]) - c * X[k, t]
+            U[a + 1, t] = v
+            s += v * v
+        norm = math.sqrt(s)
+        if norm <= 1e-12:
+            return _HELD  # an antipodal contact cannot be moved away from
+        for t in range(d):
+            U[a + 1, t] /= norm
+    G = np.empty((n + 1, n + 1))
+    filled = np.zeros(n + 1, dtype=np.bool_)
+    _fill_row(U, G, filled, 0)
+    for a in range(1, n + 1):
+        s = 0.0
+        for t in range(d):
+            s += U[a, t] * U[a, t]
+        G[a, a] = s
+    lam = np.zeros(n + 1)
+    _wolfe_one(U, G, 0, WOLFE_GAP_TOL, lam, filled)
+    x = np.zeros(d)
+    for a in range(1, n + 1):
+        if lam[a] != 0.0:
+            for t in range(d):
+                x[t] += lam[a] * U[a, t]
+    linf = 0.0
+    xx = 0.0
+    for t in range(d):
+        linf = max(linf, abs(x[t]))
+        xx += x[t] * x[t]
+    if linf <= hull_tol:
+        return _HELD
+    vmin = np.inf
+    for a in range(1, n + 1):
+        v = 0.0
+        for t in range(d):
+            v += x[t] * U[a, t]
+        vmin = min(vmin, v)
+    if xx > 0.0 and vmin / math.sqrt(xx) > math.sqrt(d) * hull_tol:
+        return _RATTLER
+    return _UNDECIDED
 
 
 #: above this many contact pairs the dense NNLS (active set, O(m^3) per pass) gives way to accelerated
