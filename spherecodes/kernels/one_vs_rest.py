@@ -470,15 +470,17 @@ def _points_per_block(K: int, block: int | None) -> int:
 
 def hull_distances_memory_bytes(K: int, d: int, *, candidates: int | None = None, block: int | None = None) -> int:
     """Peak bytes of :func:`hull_distances_blocked` / :func:`min_hull_distance` beyond the (K, d) float64
-    input: its float32 copy, the int32 candidate lists and (K,) arrays, one (B, K) float32 block, and per
-    point of a block the local rows, Gram matrix and Wolfe work arrays (candidate sets up to 4 times their
-    first size)."""
+    input: its float32 copy, the int32 first candidate lists of all K rows and a few (K,) arrays; per point
+    of a block of B, one float32 row of products against all K rows and its candidate list, weights and
+    min-norm point (candidate sets up to 4 times their first size); per numba thread one local problem
+    (rows, Gram matrix, Wolfe work arrays)."""
     B = min(_points_per_block(K, block), K)
     m0 = candidates or default_candidates(K, d)
     m = 4 * m0 + 1
-    cap = min(m, d + 2)
-    local = 8 * (m * d + m * m + cap * cap + 6 * m)
-    return int(4 * K * d + 4 * K * m0 + 8 * 4 * K + 4 * B * K + B * (local + 8 * (d + 2 * m)))
+    threads = numba.get_num_threads()
+    per_point = 4 * K + 8 * (d + 3 * m + m0)
+    local = 8 * (m * m + m * d + 8 * m)
+    return int(4 * K * d + 4 * K * m0 + 8 * 6 * K + B * per_point + threads * local)
 
 
 class _Candidates:

@@ -57,7 +57,7 @@ __all__ = [
     "assert_one_vs_rest",
     "WOLFE_GAP_TOL",
     "DENSE_MAX_K",
-    "SOLVER_AGREEMENT_RTOL",
+    "solver_agreement_atol",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,6 @@ log = logging.getLogger(__name__)
 #: (a (K, K) float64 Gram matrix of 32 MiB at the threshold)
 DENSE_MAX_K = 2048
 
-#: the dense and the blocked solver agree to this relative tolerance (both stop at the certified Wolfe gap,
-#: which bounds each distance's error by gap / rho; the rest is the rounding of the final coordinates)
-SOLVER_AGREEMENT_RTOL = 1e4 * float(np.finfo(np.float64).eps)
 
 _METHODS = ("auto", "dense", "blocked")
 
@@ -134,6 +131,19 @@ def one_vs_rest_projection(points, *, which=None) -> tuple[np.ndarray, np.ndarra
     return dist, lam
 
 
+def solver_agreement_atol(distances) -> np.ndarray:
+    """How far the dense and the blocked solver may differ, per point: ``8 WOLFE_GAP_TOL / rho + 64 eps``.
+
+    Both stop at Wolfe's certified gap: for unit rows the gap is at most ``4 WOLFE_GAP_TOL`` and bounds each
+    distance's error by gap / rho (:mod:`spherecodes.kernels.one_vs_rest`), so the two answers are within
+    twice that of each other; 64 eps covers the rounding of the distance recomputed from the coordinates.
+    """
+    rho = np.asarray(distances, dtype=np.float64)
+    eps = float(np.finfo(np.float64).eps)
+    with np.errstate(divide="ignore"):
+        return 8.0 * WOLFE_GAP_TOL / rho + 64.0 * eps
+
+
 def _method(method: str, K: int) -> str:
     if method not in _METHODS:
         raise InvalidParameterError("method", method, f"use one of {', '.join(_METHODS)}")
@@ -155,7 +165,7 @@ def one_vs_rest_distances(points, *, method: str = "auto") -> np.ndarray:
     method : {"auto", "dense", "blocked"}
         ``dense``: one (K, K) Gram matrix; ``blocked``: candidate sets checked against every point by
         blocks (:func:`spherecodes.kernels.one_vs_rest.hull_distances_blocked`, memory O(K d + B K));
-        ``auto``: dense up to :data:`DENSE_MAX_K` points. The two agree to :data:`SOLVER_AGREEMENT_RTOL`.
+        ``auto``: dense up to :data:`DENSE_MAX_K` points. The two agree to :func:`solver_agreement_atol`.
     """
     X = _as_array(points)
     K = X.shape[0]
