@@ -336,12 +336,14 @@ def kkt_memory_bytes(K: int, d: int, m: int, touched: int | None = None, *,
 
     Dense NNLS path: A (touched d x m), its copy with the extra row and NNLS's own copy, plus the two
     (m, d) direction arrays. Matrix-free path: five (K, d) arrays and about twelve (m,) arrays (forces,
-    momentum, gradient, the sort of the simplex projection).
+    momentum, gradient, the sort of the simplex projection). Both: ten int64 words per contact for the
+    index arrays.
     """
     touched = K if touched is None else touched
+    index = 8 * 10 * m + 4096  # the pairs' copies, their sort for np.unique, small arrays
     if _uses_nnls(m, touched, d, max_nnls_contacts):
-        return int(8 * (3 * touched * d * m + 2 * m * d + touched * d))
-    return int(8 * (5 * K * d + 12 * m))
+        return int(8 * (3 * touched * d * m + 2 * m * d + touched * d) + index)
+    return int(8 * (5 * K * d + 12 * m) + index)
 
 
 def kkt_residual_from_contacts(points, pairs: np.ndarray, *,
