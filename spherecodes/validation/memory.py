@@ -6,7 +6,8 @@ peak is the input plus the largest stage. Each estimate counts the arrays a stag
 
 ``checks``
     unit norms and the distinct-points test: the blocked minimum distance (one (T, T) Gram block,
-    T <= 2048) and, when two points are close, the candidate search in (1024, K) row blocks.
+    T <= 2048) and, when two points are close, the candidate search in (1024, K) row blocks (counted
+    always: whether points are close is only known once the stage runs).
 ``score``
     the objective's float64 score: separation as above; the one-vs-rest distance (tammes, softmax_code)
     with a (K, K) Gram matrix up to :data:`~spherecodes.validation.one_vs_rest.DENSE_MAX_K` points, else
@@ -47,6 +48,10 @@ _CLOSE_PAIRS_CHUNK = 1024
 
 
 def _separation_bytes(K: int, d: int) -> int:
+    from ..kernels.pairwise import BLOCKED_SEPARATION_MIN_D, BLOCKED_SEPARATION_MIN_K
+
+    if K < BLOCKED_SEPARATION_MIN_K or d < BLOCKED_SEPARATION_MIN_D:
+        return 8 * 4 * K  # the numba pair loop allocates nothing of size K^2
     T = min(_SEPARATION_BLOCK, K)
     return 8 * (T * T + 4 * K)
 
@@ -90,7 +95,8 @@ def certificate_memory_bytes(objective: str, d: int, K: int, params: Mapping[str
             raise InvalidParameterError(name, value, "pass a positive integer")
     d, K = int(d), int(K)
     sep = _separation_bytes(K, d)
-    checks = max(sep, 8 * (_CLOSE_PAIRS_CHUNK * K + 2 * K))
+    C = min(_CLOSE_PAIRS_CHUNK, K)
+    checks = max(sep, 25 * C * K + 8 * 4 * K)  # a (C, K) Gram block, two float temporaries, a boolean mask
     if objective in ("tammes", "softmax_code"):
         score = sep + _one_vs_rest_bytes(K, d)
         m = K * d // 2 if contacts is None else int(contacts)
@@ -100,7 +106,7 @@ def certificate_memory_bytes(objective: str, d: int, K: int, params: Mapping[str
         first = graph + max(rattlers, kkt_memory_bytes(K, d, m) if objective == "tammes" else 0)
     elif objective == "riesz":
         score = sep + 8 * 4 * K
-        first = 8 * 3 * K * d
+        first = 8 * 6 * K * d  # gradient, its tangent part and their temporaries
     elif objective == "mgd":
         score = 8 * (K * K * d + 3 * K * K)
         first = 8 * (K * K * d + 6 * K * K)
