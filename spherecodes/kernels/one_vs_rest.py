@@ -65,7 +65,7 @@ import numpy as np
 
 from .neighbours import float32_dot_error
 
-__all__ = ["WOLFE_GAP_TOL", "hull_distances_blocked", "min_hull_distance", "default_candidates",
+__all__ = ["WOLFE_GAP_TOL", "wolfe_lazy", "hull_distances_blocked", "min_hull_distance", "default_candidates",
            "hull_distances_memory_bytes", "float32_dot_error"]
 
 #: Wolfe stopping rule: |x|^2 - min_j <x, p_j> <= WOLFE_GAP_TOL * max(1, max_j |p_j|^2) (a certified bound:
@@ -300,6 +300,24 @@ def _wolfe_one(X, G, k, gap_tol, lam_out, filled):
     return math.sqrt(dist2), iters
 
 
+@numba.njit(cache=True)
+def wolfe_lazy(X, gap_tol, lam_out):
+    """Distance of row 0 of X (n, d) to the hull of rows 1.., by :func:`_wolfe_one` on a lazily filled Gram
+    matrix (the diagonal and row 0 now, the rows of the points that enter the active set when they enter);
+    the weights go to lam_out (n,)."""
+    n, d = X.shape
+    G = np.empty((n, n))
+    filled = np.zeros(n, dtype=np.bool_)
+    _fill_row(X, G, filled, 0)
+    for a in range(1, n):
+        s = 0.0
+        for t in range(d):
+            s += X[a, t] * X[a, t]
+        G[a, a] = s
+    dist, _ = _wolfe_one(X, G, 0, gap_tol, lam_out, filled)
+    return dist
+
+
 @numba.njit(cache=True, parallel=True)
 def _wolfe_many(X, G, gap_tol, ks):
     """Wolfe's algorithm for the points ks (n,): distances (n,), weights (n, K), major iterations (n,)."""
@@ -391,17 +409,8 @@ def _solve_local(X, ks, cand, counts, gap_tol, xs, dist, lam_out):
         Xl[0] = X[k]
         for a in range(c):
             Xl[a + 1] = X[cand[i, a]]
-        # lazy Gram matrix: the diagonal and row 0 (the point itself) now, active rows when they enter
-        Gl = np.empty((c + 1, c + 1))
-        filled = np.zeros(c + 1, dtype=np.bool_)
-        _fill_row(Xl, Gl, filled, 0)
-        for a in range(1, c + 1):
-            s = 0.0
-            for t in range(d):
-                s += Xl[a, t] * Xl[a, t]
-            Gl[a, a] = s
         lam = np.zeros(c + 1)
-        dist[i], _ = _wolfe_one(Xl, Gl, 0, gap_tol, lam, filled)
+        dist[i] = wolfe_lazy(Xl, gap_tol, lam)
         for t in range(d):
             y = -X[k, t]
             for a in range(c):

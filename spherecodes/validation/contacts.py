@@ -41,7 +41,7 @@ from ..errors import InvalidParameterError, SolverError
 from ..kernels import min_distance_max_cosine
 from ..kernels.blocked import gram_error_bound
 from ..kernels.neighbours import near_pairs
-from ..kernels.one_vs_rest import WOLFE_GAP_TOL, _fill_row, _wolfe_one
+from ..kernels.one_vs_rest import WOLFE_GAP_TOL, wolfe_lazy
 
 __all__ = [
     "contact_graph",
@@ -257,16 +257,8 @@ def _rattler_screen(X, k, nb, hull_tol, U):
             return _HELD  # an antipodal contact cannot be moved away from
         for t in range(d):
             U[a + 1, t] /= norm
-    G = np.empty((n + 1, n + 1))
-    filled = np.zeros(n + 1, dtype=np.bool_)
-    _fill_row(U, G, filled, 0)
-    for a in range(1, n + 1):
-        s = 0.0
-        for t in range(d):
-            s += U[a, t] * U[a, t]
-        G[a, a] = s
     lam = np.zeros(n + 1)
-    _wolfe_one(U, G, 0, WOLFE_GAP_TOL, lam, filled)
+    wolfe_lazy(U, WOLFE_GAP_TOL, lam)
     x = np.zeros(d)
     for a in range(1, n + 1):
         if lam[a] != 0.0:
@@ -416,6 +408,18 @@ def _max_direction_norm(X, I, J):
     return best
 
 
+@numba.njit(cache=True, inline="always")
+def _radial_parts(X, i, j):
+    """(<x_i - x_j, x_i>, <x_j - x_i, x_j>): P_i(x_i - x_j) = (x_i - x_j) - ci x_i, and the same from j."""
+    ci = 0.0
+    cj = 0.0
+    for c in range(X.shape[1]):
+        t = X[i, c] - X[j, c]
+        ci += t * X[i, c]
+        cj -= t * X[j, c]
+    return ci, cj
+
+
 @numba.njit(cache=True)
 def _contact_apply(X, I, J, lam, out):
     """out (K, d) = A lam: each contact's force lam_p along P_i(x_i - x_j) at i and P_j(x_j - x_i) at j."""
@@ -423,12 +427,7 @@ def _contact_apply(X, I, J, lam, out):
     d = X.shape[1]
     for p in range(I.shape[0]):
         i, j = I[p], J[p]
-        ci = 0.0
-        cj = 0.0
-        for c in range(d):
-            t = X[i, c] - X[j, c]
-            ci += t * X[i, c]
-            cj -= t * X[j, c]
+        ci, cj = _radial_parts(X, i, j)
         for c in range(d):
             t = X[i, c] - X[j, c]
             out[i, c] += lam[p] * (t - ci * X[i, c])
@@ -441,12 +440,7 @@ def _contact_apply_t(X, I, J, R, out):
     d = X.shape[1]
     for p in numba.prange(I.shape[0]):
         i, j = I[p], J[p]
-        ci = 0.0
-        cj = 0.0
-        for c in range(d):
-            t = X[i, c] - X[j, c]
-            ci += t * X[i, c]
-            cj -= t * X[j, c]
+        ci, cj = _radial_parts(X, i, j)
         s = 0.0
         for c in range(d):
             t = X[i, c] - X[j, c]
