@@ -26,7 +26,7 @@ __all__ = ["Code", "as_points"]
 
 
 class _CertificateField:
-    """The ``Code.certificate`` field: a stored mapping becomes a :class:`~spherecodes.validation.Certificate`.
+    """``Code.certificate``: a stored certificate mapping becomes a :class:`~spherecodes.validation.Certificate`.
 
     The conversion happens on first read, because the validation package imports numba and scipy
     (about a second) and a catalog lookup that never looks at the certificate should not pay for it.
@@ -39,7 +39,8 @@ class _CertificateField:
         if obj is None:
             return None  # the dataclass default
         value = obj.__dict__.get(self._slot)
-        if isinstance(value, Mapping):
+        # a mapping Certificate.to_dict wrote (it always has a verdict); any other mapping a user stored stays as is
+        if isinstance(value, Mapping) and "verdict" in value:
             from .validation.certificate import Certificate
 
             value = Certificate.from_dict(value)

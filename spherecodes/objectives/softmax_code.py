@@ -46,7 +46,7 @@ from .riesz import separation_scores
 
 # torch and the one-vs-rest solver load on first use (see tammes.py)
 torch = LazyModule("torch")
-_one_vs_rest = LazyModule("spherecodes.validation.one_vs_rest")
+_one_vs_rest = LazyModule("spherecodes.kernels.hull_distance")
 
 __all__ = ["SoftmaxCode", "softmax_code_scores", "one_vs_rest_torch"]
 

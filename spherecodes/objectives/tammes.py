@@ -10,7 +10,7 @@ the one-vs-one distance of Eq. (11) in "Generalized Neural Collapse for a Large 
 
 Primary score: ``max_cosine``, **minimised** (``better`` compares it). The other scores:
 ``min_angle_deg`` (from the chord, accurate for close pairs), ``min_distance`` (chord) and
-``one_vs_rest`` (:func:`spherecodes.validation.one_vs_rest.one_vs_rest`, the softmax-code figure;
+``one_vs_rest`` (:func:`spherecodes.kernels.hull_distance.one_vs_rest`, the softmax-code figure;
 it is >= 1 - max_cosine for every code).
 
 Known optima used as checks: K <= d+1 the regular simplex, max cosine -1/(K-1), and d+1 < K <= 2d
@@ -38,7 +38,7 @@ from .riesz import separation_scores
 # torch and the one-vs-rest solver load on first use: naming this objective (a catalog key, a lookup) must not
 # cost their ~1-2 s import
 torch = LazyModule("torch")
-_one_vs_rest = LazyModule("spherecodes.validation.one_vs_rest")
+_one_vs_rest = LazyModule("spherecodes.kernels.hull_distance")
 
 __all__ = ["Tammes", "tammes_scores", "max_cosine_torch", "masked_gram"]
 

@@ -338,7 +338,7 @@ def one_vs_rest_near(X: np.ndarray, k: int, *, neighbours: int = 64,
                      row_order: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     r"""Exact :math:`\rho_k` from a neighbour sub-problem, certified against every point.
 
-    Wolfe's algorithm (:func:`spherecodes.validation.one_vs_rest.one_vs_rest_projection`) is run on
+    Wolfe's algorithm (:func:`spherecodes.kernels.hull_distance.one_vs_rest_projection`) is run on
     :math:`x_k` and its ``neighbours`` largest-cosine neighbours; with :math:`y` the nearest hull point
     found and :math:`v = x_k - y`, the subset answer is the answer for all points iff no point j
     has :math:`\langle v, x_j\rangle > \langle v, y\rangle` (the optimality condition of the nearest
@@ -358,7 +358,7 @@ def one_vs_rest_near(X: np.ndarray, k: int, *, neighbours: int = 64,
     (rho, index, lam) : float, int array, float array
         The distance and the hull weights ``lam`` on points ``index`` (y = lam @ X[index]).
     """
-    from ..validation.one_vs_rest import one_vs_rest_projection
+    from ..kernels.hull_distance import one_vs_rest_projection
 
     K = X.shape[0]
     if row_order is None:
@@ -397,12 +397,12 @@ def min_one_vs_rest_blocked(points: Any, *, block: int = DEFAULT_BLOCK, neighbou
     (by :func:`one_vs_rest_near`) in increasing order of that bound until the next bound is no smaller
     than the best distance found. Memory O(block K + K d); coincident points give 0. Up to
     :data:`DENSE_ONE_VS_REST_MAX_K` points the dense exact
-    :func:`spherecodes.validation.one_vs_rest.one_vs_rest` (a K x K float64 Gram) is used instead: it
+    :func:`spherecodes.kernels.hull_distance.one_vs_rest` (a K x K float64 Gram) is used instead: it
     is faster there.
     """
     X = _unit_rows64(points) if normalise else np.asarray(points, dtype=np.float64)
     if X.shape[0] <= DENSE_ONE_VS_REST_MAX_K:
-        from ..validation.one_vs_rest import one_vs_rest
+        from ..kernels.hull_distance import one_vs_rest
 
         return float(one_vs_rest(X))
     c = row_max_cosines(X, block=block)

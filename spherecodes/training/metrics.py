@@ -102,30 +102,34 @@ def _min_norm_in_hull(p: np.ndarray, Q: np.ndarray, tol: float, max_iter: int) -
 def one_vs_rest_distances(points: Any, *, tol: float = 1e-14, max_iter: int = 1000) -> np.ndarray:
     """dist(p_k, conv{p_j : j != k}) for every row k (softmax-code paper, Def. 2.1), shape (K,).
 
+    The float64 solver of :func:`spherecodes.validation.one_vs_rest.one_vs_rest_distances` (Wolfe's
+    minimum-norm-point algorithm, dense up to 2048 rows, blocked beyond: no K x K matrix).
+
     Parameters
     ----------
     points : array_like (K, d)
         Usually unit vectors (normalised class means or proxies); any rows work.
-    tol : float
-        Frank-Wolfe-gap tolerance on the squared distance, relative to max_j |p_j - p_k|^2 (<= 4 for
-        unit rows); the distance error is at most sqrt(4 tol) (2e-7 for the default) and in practice
-        at rounding level, since the active-set solve is exact once the support is found.
-    max_iter : int
-        Cap on major iterations per point.
+    tol, max_iter
+        Kept for compatibility and checked (tol > 0, max_iter >= 1); the validation solver is an exact
+        active-set method that stops at its own certified Frank-Wolfe gap
+        (:data:`spherecodes.validation.one_vs_rest.WOLFE_GAP_TOL`, 1e-14 relative, this function's old
+        default), so they no longer change the result.
 
     Notes
     -----
     The regular simplex with K vertices gives K / (K - 1) for every vertex (the facet opposite a
     vertex has centroid -p_k / (K - 1)); the square (d = 2, K = 4) and the cross-polytope give 1.
     """
+    from ..validation.one_vs_rest import one_vs_rest_distances as _distances
+
     P = _as_array(points, "points")
     if P.ndim != 2 or P.shape[0] < 2:
         raise InvalidParameterError("points", f"array of shape {P.shape}", "pass a (K, d) array with K >= 2")
-    K = P.shape[0]
-    out = np.empty(K)
-    for k in range(K):
-        out[k] = _min_norm_in_hull(P[k], np.delete(P, k, axis=0), tol, max_iter)
-    return out
+    if not (float(tol) > 0):
+        raise InvalidParameterError("tol", tol, "pass a tolerance > 0")
+    if int(max_iter) < 1:
+        raise InvalidParameterError("max_iter", max_iter, "pass at least 1 iteration")
+    return _distances(P)
 
 
 def reverse_energy(features: Any, labels: Any, *, mean: bool = False) -> float:

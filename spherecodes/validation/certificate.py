@@ -36,6 +36,7 @@ from ..objectives import get_objective
 from . import metrics
 from .bounds import bounds_for, check_bound
 from .known import known_optimum
+from .memory import check_certificate_memory
 
 __all__ = ["Comparison", "Certificate", "certify", "CERT_RTOL", "STATIONARITY_TOL", "SCORE_SENSE"]
 
@@ -311,6 +312,7 @@ def certify(code_or_points: "Code | np.ndarray", objective: str | None = None, *
     obj = get_objective(objective)
     params = obj.normalise_params(**params)
     K, d = points.shape
+    check_certificate_memory(obj.name, d, K, params)  # refuse before any stage allocates
     checks: dict[str, dict] = {}
     for name, check in (("finite", metrics.check_finite), ("unit_norm", metrics.check_unit_norm),
                         ("distinct", metrics.check_distinct)):
@@ -323,7 +325,7 @@ def certify(code_or_points: "Code | np.ndarray", objective: str | None = None, *
 
     notes: list[str] = []
     if distinct:
-        stationarity, rattler_list = _first_order(obj, points, params, notes)
+        stationarity, rattler_list = _first_order(obj, points, params, notes, scores, checks)
     else:  # forces and contact graphs are meaningless for coincident points
         stationarity, rattler_list = None, []
         notes.append("first-order analysis skipped: " + checks["distinct"]["reason"])
@@ -399,9 +401,15 @@ residual of the max-min problem on the contact graph, with its rattlers (Tammes)
 _GRADIENT_CONDITIONS = {"energy_gradient": _energy_gradient, "logdet_gradient": _logdet_gradient}
 
 
-def _first_order(obj, points: np.ndarray, params: Mapping[str, Any],
-                 notes: list[str]) -> tuple[float | None, list]:
-    """Stationarity measure and rattlers for the first-order condition the objective declares."""
+def _first_order(obj, points: np.ndarray, params: Mapping[str, Any], notes: list[str],
+                 scores: Mapping[str, float], checks: dict[str, dict]) -> tuple[float | None, list]:
+    """Stationarity measure and rattlers for the first-order condition the objective declares.
+
+    The contact conditions work from one sparse contact graph (memory O(K d + contacts)). The KKT
+    residual is skipped when a bound already proves the code optimal (its score attains the bound to
+    :data:`CERT_RTOL`: an optimum is a first-order point), and when its own memory estimate, known only once
+    the contacts are counted, does not fit; both are said in ``checks["stationary"]`` / ``notes``.
+    """
     condition = obj.first_order
     if condition is None:
         return None, []
@@ -410,16 +418,45 @@ def _first_order(obj, points: np.ndarray, params: Mapping[str, Any],
                                context=f" declared by objective {obj.name!r}")
     if condition in _GRADIENT_CONDITIONS:
         return _GRADIENT_CONDITIONS[condition](points, params), []
-    from .contacts import rattlers, tammes_kkt_residual
+    from .contacts import contact_graph, kkt_memory_bytes, kkt_residual_from_contacts, rattlers_from_contacts
+    from .memory import MEMORY_FRACTION, free_memory_bytes
 
     try:
-        ratt = [int(i) for i in rattlers(points)]
-        residual = tammes_kkt_residual(points)[0] if condition == "contact_kkt" else None
+        pairs, _ = contact_graph(points, min_distance=scores.get("min_distance"))
+        ratt = [int(i) for i in rattlers_from_contacts(points, pairs)]
+        residual = None
+        if condition == "contact_kkt":
+            proof = _attained_bound(obj.name, points.shape[1], points.shape[0], params, scores)
+            if proof is not None:
+                checks["stationary"] = {"ok": True, "reason": f"skipped: optimal by the {proof} bound "
+                                                              "(an optimum is a first-order point)"}
+                notes.append(f"KKT residual not computed: the code attains the {proof} bound")
+            else:
+                K, d = points.shape
+                need = kkt_memory_bytes(K, d, pairs.shape[0], np.unique(pairs).size) + 8 * K * d
+                free = free_memory_bytes()
+                if need > MEMORY_FRACTION * free:
+                    notes.append(f"KKT residual not computed: {pairs.shape[0]} contacts need about "
+                                 f"{need / 2**30:.2f} GiB, {free / 2**30:.2f} GiB free")
+                else:
+                    residual = kkt_residual_from_contacts(points, pairs)[0]
     except Exception as exc:  # an LP failure must not hide the rest of the certificate
         log.warning("contact analysis failed: %s", exc)
         notes.append(f"contact analysis failed: {type(exc).__name__}: {exc}")
         return None, []
     return residual, ratt
+
+
+def _attained_bound(name: str, d: int, K: int, params: Mapping[str, Any], scores: Mapping[str, float]) -> str | None:
+    """Name of a (non-LP) bound on a separation score that the code attains to :data:`CERT_RTOL`, else None."""
+    for bound in bounds_for(name, d, K, lp=False, **params):
+        if bound.value is None or bound.score_key not in _SEPARATION_KEYS or bound.score_key not in scores:
+            continue
+        if bound.kind in ("estimate", "softmax_optimum_lower"):
+            continue
+        if abs(float(scores[bound.score_key]) - float(bound.value)) <= CERT_RTOL * max(abs(float(bound.value)), 1.0):
+            return bound.name
+    return None
 
 
 def _overall_verdict(obj, comparisons: list[Comparison], checks: dict[str, dict]) -> str:

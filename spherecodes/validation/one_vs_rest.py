@@ -25,10 +25,13 @@ Two solvers:
 
 * :func:`one_vs_rest_distances` -- Wolfe's minimum-norm-point algorithm (P. Wolfe, "Finding the
   nearest point in a polytope", Math. Programming 11 (1976) 128-149) for every k, on the points
-  :math:`p_j = w_j - w_k`, in numba. It is an exact active-set method (finite termination);
-  it works on the Gram matrix, keeps a Cholesky factor of the active set, and stops when the
-  Frank-Wolfe gap certifies the distance to ~1e-14. The reported distance is recomputed from the
-  coordinates, :math:`\|w_k - \sum_j \lambda_j w_j\|`, with the final weights.
+  :math:`p_j = w_j - w_k`, in numba (:mod:`spherecodes.kernels.one_vs_rest`). It is an exact
+  active-set method (finite termination); it works on the Gram matrix, keeps a Cholesky factor of
+  the active set, and stops when the Frank-Wolfe gap certifies the distance to ~1e-14. The
+  reported distance is recomputed from the coordinates, :math:`\|w_k - \sum_j \lambda_j w_j\|`,
+  with the final weights. Above :data:`DENSE_MAX_K` points the same algorithm runs on each point's
+  near neighbours and its answer is checked against every other point by blocks, without a K x K
+  Gram matrix; the kernel's docstring proves that the check certifies the same bound.
 * :func:`one_vs_rest_distances_exact` -- an independent reference: one second-order cone
   program per point with cvxpy and CLARABEL, in float64. A failed solve raises
   :class:`spherecodes.errors.SolverError` carrying the solver status.
@@ -37,13 +40,21 @@ Two solvers:
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 
-import numba
 import numpy as np
 
-from ..errors import InvalidParameterError, SolverError
+from ..errors import SolverError
+from ..kernels.hull_distance import (  # the solvers; re-exported here beside the reference and the checks
+    DENSE_MAX_K,
+    _as_array,
+    _coincident,
+    one_vs_rest,
+    one_vs_rest_distances,
+    one_vs_rest_projection,
+    solver_agreement_atol,
+)
+from ..kernels.one_vs_rest import WOLFE_GAP_TOL
 
 __all__ = [
     "one_vs_rest_distances",
@@ -53,328 +64,14 @@ __all__ = [
     "check_one_vs_rest",
     "assert_one_vs_rest",
     "WOLFE_GAP_TOL",
+    "DENSE_MAX_K",
+    "solver_agreement_atol",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Wolfe stopping rule: |x|^2 - min_j <x, p_j> <= WOLFE_GAP_TOL * max(1, max_j |p_j|^2) (a certified bound:
-#: the true distance is >= min_j <x, p_j> / |x|, so the reported distance is within gap / |x| of it)
-WOLFE_GAP_TOL = 1e-14
-
 #: CLARABEL tolerances tried in turn by the reference solver; the first solve with status "optimal" is used
 _TOLERANCE_LADDER = (1e-11, 1e-10, 1e-9)
-
-
-def _as_array(points) -> np.ndarray:
-    X = np.ascontiguousarray(points, dtype=np.float64)
-    if X.ndim != 2:
-        raise InvalidParameterError("points", f"array of shape {X.shape}", "pass a (K, d) array, one point per row")
-    if not np.all(np.isfinite(X)):
-        raise InvalidParameterError("points", "array with NaN or inf", "every coordinate must be finite")
-    return X
-
-
-@numba.njit(cache=True)
-def _chol_rebuild(G, k, S, s, L):
-    """Cholesky factor of M = Q_S + 1 1^T, Q_ab = <p_a, p_b>; returns False when not positive definite."""
-    gkk = G[k, k]
-    for a in range(s):
-        ia = S[a]
-        for b in range(a + 1):
-            ib = S[b]
-            v = G[ia, ib] - G[ia, k] - G[ib, k] + gkk + 1.0
-            for c in range(b):
-                v -= L[a, c] * L[b, c]
-            if a == b:
-                if v <= 0.0:
-                    return False
-                L[a, a] = math.sqrt(v)
-            else:
-                L[a, b] = v / L[b, b]
-    return True
-
-
-@numba.njit(cache=True)
-def _affine_minimiser(L, s, alpha, tmp):
-    """alpha = M^{-1} 1 / (1^T M^{-1} 1): the min-norm point of the affine hull of the active set."""
-    for a in range(s):
-        v = 1.0
-        for c in range(a):
-            v -= L[a, c] * tmp[c]
-        tmp[a] = v / L[a, a]
-    for a in range(s - 1, -1, -1):
-        v = tmp[a]
-        for c in range(a + 1, s):
-            v -= L[c, a] * alpha[c]
-        alpha[a] = v / L[a, a]
-    total = 0.0
-    for a in range(s):
-        total += alpha[a]
-    for a in range(s):
-        alpha[a] /= total
-
-
-@numba.njit(cache=True)
-def _drop_is_new(alpha, lam, s):
-    """True when the only blocking weight is the one of the point just added (index s-1, weight 0)."""
-    for a in range(s - 1):
-        if alpha[a] <= 1e-15 and lam[a] - alpha[a] > 0.0 and lam[a] == 0.0:
-            return False
-    return alpha[s - 1] <= 1e-15 and lam[s - 1] == 0.0
-
-
-@numba.njit(cache=True)
-def _wolfe_one(X, G, k, gap_tol, lam_out):
-    """Wolfe's algorithm for point k; writes the weights into lam_out (K,), returns (distance, iterations)."""
-    K = X.shape[0]
-    d = X.shape[1]
-    gkk = G[k, k]
-    # start at the nearest other point
-    j0 = -1
-    best = np.inf
-    pmax = 0.0
-    for j in range(K):
-        if j == k:
-            continue
-        q = G[j, j] - 2.0 * G[j, k] + gkk
-        if q > pmax:
-            pmax = q
-        if q < best:
-            best = q
-            j0 = j
-    tol = gap_tol * max(1.0, pmax)
-    cap = min(K - 1, d + 1) + 1
-    S = np.empty(cap, dtype=np.int64)
-    lam = np.zeros(cap)
-    alpha = np.zeros(cap)
-    tmp = np.zeros(cap)
-    L = np.zeros((cap, cap))
-    S[0] = j0
-    lam[0] = 1.0
-    s = 1
-    _chol_rebuild(G, k, S, s, L)
-    v = np.empty(K)
-    iters = 0
-    max_major = 50 * (K + d) + 100
-    for _major in range(max_major):
-        iters += 1
-        # v_j = <x, p_j> with x = sum_a lam_a p_{S_a}
-        c0 = 0.0
-        for a in range(s):
-            c0 += lam[a] * G[S[a], k]
-        for j in range(K):
-            v[j] = -c0 - G[j, k] + gkk
-        for a in range(s):
-            la = lam[a]
-            row = S[a]
-            for j in range(K):
-                v[j] += la * G[row, j]
-        xx = 0.0
-        for a in range(s):
-            xx += lam[a] * v[S[a]]
-        jstar = -1
-        vmin = np.inf
-        for j in range(K):
-            if j != k and v[j] < vmin:
-                vmin = v[j]
-                jstar = j
-        if xx - vmin <= tol or xx <= tol:
-            break
-        in_set = False
-        for a in range(s):
-            if S[a] == jstar:
-                in_set = True
-        if in_set or s >= cap:
-            break
-        # append jstar to the Cholesky factor
-        S[s] = jstar
-        lam[s] = 0.0
-        gjj = G[jstar, jstar] - 2.0 * G[jstar, k] + gkk + 1.0
-        sq = 0.0
-        for a in range(s):
-            ia = S[a]
-            val = G[ia, jstar] - G[ia, k] - G[jstar, k] + gkk + 1.0
-            for c in range(a):
-                val -= L[a, c] * L[s, c]
-            L[s, a] = val / L[a, a]
-            sq += L[s, a] * L[s, a]
-        piv = gjj - sq
-        if piv <= 1e-13 * gjj:
-            # affinely dependent on the active set: no further progress is possible in float64
-            break
-        L[s, s] = math.sqrt(piv)
-        s += 1
-        stop = False
-        # minor cycles
-        for _minor in range(cap + 1):
-            _affine_minimiser(L, s, alpha, tmp)
-            amin = np.inf
-            for a in range(s):
-                if alpha[a] < amin:
-                    amin = alpha[a]
-            if amin > 1e-15:
-                for a in range(s):
-                    lam[a] = alpha[a]
-                break
-            theta = 1.0
-            for a in range(s):
-                if alpha[a] <= 1e-15:
-                    den = lam[a] - alpha[a]
-                    if den > 0.0:
-                        th = lam[a] / den
-                        if th < theta:
-                            theta = th
-            if theta <= 0.0 and _drop_is_new(alpha, lam, s):
-                # the new point does not enter: rounding level reached
-                s -= 1
-                stop = True
-                break
-            for a in range(s):
-                lam[a] = lam[a] + theta * (alpha[a] - lam[a])
-            # drop the points whose weight reached zero (at least one)
-            drop = -1
-            dmin = np.inf
-            for a in range(s):
-                if lam[a] < dmin:
-                    dmin = lam[a]
-                    drop = a
-            ns = 0
-            for a in range(s):
-                if a == drop or lam[a] <= 1e-15:
-                    continue
-                S[ns] = S[a]
-                lam[ns] = lam[a]
-                ns += 1
-            s = ns
-            total = 0.0
-            for a in range(s):
-                total += lam[a]
-            for a in range(s):
-                lam[a] /= total
-            if not _chol_rebuild(G, k, S, s, L):
-                stop = True
-                break
-        if stop:
-            break
-    # distance from the coordinates, with the final weights
-    for j in range(K):
-        lam_out[j] = 0.0
-    for a in range(s):
-        lam_out[S[a]] = lam[a]
-    dist2 = 0.0
-    for c in range(d):
-        y = X[k, c]
-        for a in range(s):
-            y -= lam[a] * X[S[a], c]
-        dist2 += y * y
-    return math.sqrt(dist2), iters
-
-
-@numba.njit(cache=True, parallel=True)
-def _wolfe_many(X, G, gap_tol, ks):
-    """Wolfe's algorithm for the points ks (n,): distances (n,), weights (n, K), major iterations (n,)."""
-    K = X.shape[0]
-    n = ks.shape[0]
-    dist = np.empty(n)
-    iters = np.zeros(n, dtype=np.int64)
-    lam = np.zeros((n, K))
-    for i in numba.prange(n):
-        row = np.zeros(K)
-        dist[i], iters[i] = _wolfe_one(X, G, ks[i], gap_tol, row)
-        for j in range(K):
-            lam[i, j] = row[j]
-    return dist, lam, iters
-
-
-def _coincident(X: np.ndarray) -> np.ndarray:
-    """Boolean (K,): point k equals another row exactly (its one-vs-rest distance is 0)."""
-    _, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
-    return counts[np.asarray(inverse).reshape(-1)] > 1
-
-
-def _fix_coincident(X: np.ndarray, want: np.ndarray, dist: np.ndarray, lam: np.ndarray) -> None:
-    """Exact 0 (and a unit weight on the twin) for the wanted points that equal another row."""
-    dup = _coincident(X) & want
-    for k in np.flatnonzero(dup):
-        same = np.flatnonzero(np.all(X == X[k], axis=1))
-        lam[k] = 0.0
-        lam[k, same[same != k][0]] = 1.0
-        dist[k] = 0.0
-
-
-def one_vs_rest_projection(points, *, which=None) -> tuple[np.ndarray, np.ndarray]:
-    """Distances and the weights of the nearest hull points, by Wolfe's algorithm.
-
-    Parameters
-    ----------
-    points : array_like, shape (K, d)
-        Rows on the unit sphere (the method is valid for any rows; the Gram matrix is formed).
-    which : array_like of bool, shape (K,), optional
-        Compute only these points (the others get distance ``inf`` and zero weights).
-
-    Returns
-    -------
-    distances : ndarray, shape (K,)
-        :math:`\\rho_k`, float64; 0 for a point that coincides with another one; ``inf`` when K = 1.
-    weights : ndarray, shape (K, K)
-        Row k holds :math:`\\lambda^{(k)}` (non-negative, summing to 1, zero at k): the nearest point of
-        the hull of the others is ``weights[k] @ points``.
-    """
-    X = _as_array(points)
-    K = X.shape[0]
-    if K < 2:
-        return np.full(K, np.inf), np.zeros((K, K))
-    want = np.ones(K, dtype=bool) if which is None else np.asarray(which, dtype=bool).reshape(K)
-    ks = np.flatnonzero(want)
-    dist = np.full(K, np.inf)
-    lam = np.zeros((K, K))
-    if ks.size:
-        G = X @ X.T
-        dist[ks], lam[ks], _ = _wolfe_many(X, G, WOLFE_GAP_TOL, ks.astype(np.int64))
-    _fix_coincident(X, want, dist, lam)
-    return dist, lam
-
-
-def one_vs_rest_distances(points) -> np.ndarray:
-    """One-vs-rest distance of every point, shape (K,), float64 (fast exact solver).
-
-    :math:`\\rho_k = \\operatorname{dist}(w_k, \\operatorname{conv}\\{w_j: j \\ne k\\})`, the Euclidean distance
-    (not squared), by Wolfe's minimum-norm-point algorithm; agrees with
-    :func:`one_vs_rest_distances_exact` to ~1e-12. Coincident points get 0, never NaN.
-    """
-    return one_vs_rest_projection(points)[0]
-
-
-def one_vs_rest(points, *, chunk: int = 16) -> float:
-    """:math:`\\rho_{\\text{one-vs-rest}} = \\min_k \\rho_k`, the softmax-code figure of merit (Eq. (3) of the paper).
-
-    Exact, and usually much cheaper than all K distances: the hyperplane :math:`\\langle w_k, y\\rangle = c_k`,
-    :math:`c_k = \\max_{j \\ne k} \\langle w_k, w_j\\rangle`, separates :math:`w_k` from the other points, so
-    :math:`\\rho_k \\ge 1 - c_k` (for unit rows). Points are solved in order of this lower bound, ``chunk``
-    at a time, until the next bound is no smaller than the best distance found.
-    """
-    X = _as_array(points)
-    K = X.shape[0]
-    if K < 2:
-        return math.inf
-    dup = _coincident(X)
-    if dup.any():
-        return 0.0
-    G = X @ X.T
-    np.fill_diagonal(G, -np.inf)
-    norms2 = np.einsum("ij,ij->i", X, X)
-    # rho_k >= (|w_k|^2 - c_k) / |w_k| holds for any rows (the hyperplane through the nearest level)
-    lower = (norms2 - G.max(axis=1)) / np.sqrt(norms2)
-    np.fill_diagonal(G, norms2)
-    order = np.argsort(lower, kind="stable")
-    best = math.inf
-    for start in range(0, K, chunk):
-        ks = order[start:start + chunk]
-        if lower[ks[0]] >= best:
-            break
-        dist, _, _ = _wolfe_many(X, G, WOLFE_GAP_TOL, ks.astype(np.int64))
-        best = min(best, float(dist.min()))
-    return best
 
 
 def one_vs_rest_distances_exact(points, *, solver: str = "CLARABEL") -> np.ndarray:

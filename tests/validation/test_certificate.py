@@ -196,3 +196,35 @@ def test_a_failing_lp_bound_is_a_note_not_a_crash(monkeypatch):
     assert cert.comparison("yudin_energy") is None and cert.comparison("delsarte_lp") is not None
     assert any("yudin_energy not computed" in n and "numerical trouble" in n for n in cert.notes)
     assert cert.ok
+
+
+# --- large-K behaviour: the KKT skip and the memory refusal ----------------------------------------------
+
+@pytest.mark.parametrize("name,d,K", [("simplex", 6, 7), ("cross_polytope", 5, 10), ("orthoplex", 8, 12)])
+def test_tammes_kkt_is_skipped_when_a_bound_proves_the_code_optimal(name, d, K):
+    cert = certify(sc.construct(name, d, K, objective="tammes"))
+    assert cert.verdict == "optimal"
+    assert cert.stationarity is None
+    assert cert.checks["stationary"]["ok"]
+    assert cert.checks["stationary"]["reason"].startswith("skipped: optimal by the rankin bound")
+    assert any("attains the rankin bound" in n for n in cert.notes)
+    assert cert.rattlers == []
+
+
+def test_tammes_kkt_is_computed_when_no_bound_is_attained():
+    cert = certify(random_code(30, 3, seed=1), objective="tammes")
+    assert cert.stationarity is not None and cert.stationarity > 0
+    assert cert.checks["stationary"]["reason"].startswith("relative first-order residual")
+
+
+def test_certify_refuses_before_allocating_when_memory_is_short(monkeypatch):
+    from spherecodes.errors import ResourceError
+    from spherecodes.validation import memory
+
+    monkeypatch.setattr(memory, "free_memory_bytes", lambda: 10 * 2**20)
+    X = random_code(2000, 64, seed=0)
+    with pytest.raises(ResourceError) as info:
+        certify(X, objective="tammes")
+    msg = str(info.value)
+    assert "stage needs about" in msg and "GiB free" in msg and "certify=False" in msg
+    assert "d=64 K=2000" in msg

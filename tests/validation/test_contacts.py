@@ -219,3 +219,133 @@ def test_project_to_simplex_matches_a_qp():
         g = v - p
         on = p > 0
         assert np.ptp(g[on]) <= 1e-12 and (not np.any(~on) or g[~on].max() <= g[on].min() + 1e-12)
+
+
+# --- sparse contact graph, rattlers and KKT residual against dense references -------------------------
+
+from spherecodes.constructions import construct_points  # noqa: E402
+from spherecodes.validation.contacts import (  # noqa: E402
+    _ContactOperator,
+    _hull_distance_linf,
+    kkt_memory_bytes,
+    kkt_residual_from_contacts,
+    rattlers_from_contacts,
+)
+
+
+def dense_contact_graph(X, tol=1e-6):
+    """The all-pairs reference: every chord from its difference vector."""
+    iu, ju = np.triu_indices(len(X), 1)
+    diff = X[iu] - X[ju]
+    dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    dmin = float(dist.min())
+    keep = dist <= dmin * (1 + tol)
+    return np.column_stack([iu[keep], ju[keep]]), dmin
+
+
+def lp_rattlers(X, pairs, hull_tol=1e-9):
+    """The LP-only reference: every point with contacts decided by the L-infinity LP."""
+    out = []
+    for k in range(len(X)):
+        nb = np.concatenate([pairs[pairs[:, 0] == k, 1], pairs[pairs[:, 1] == k, 0]])
+        if nb.size == 0:
+            out.append(k)
+            continue
+        diff = X[k] - X[nb]
+        dirs = diff - (diff @ X[k])[:, None] * X[k]
+        norms = np.linalg.norm(dirs, axis=1)
+        if np.any(norms <= 1e-12):
+            continue
+        if _hull_distance_linf(dirs / norms[:, None]) > hull_tol:
+            out.append(k)
+    return out
+
+
+STRUCTURED = [icosahedron(), construct_points("cross_polytope", 5, 10), construct_points("simplex", 6, 7),
+              construct_points("orthoplex", 6, 9), construct_points("600-cell", 4, 120)]
+
+
+@pytest.mark.parametrize("X", STRUCTURED + [random_code(300, 4, seed=1), random_code(50, 3, seed=2)],
+                         ids=["icosahedron", "cross_polytope", "simplex", "orthoplex", "600-cell", "random4",
+                              "random3"])
+def test_sparse_contact_graph_equals_the_dense_one(X):
+    X = X @ random_rotation(X.shape[1], seed=len(X)).T
+    pairs, dmin = contact_graph(X)
+    ref_pairs, ref_dmin = dense_contact_graph(X)
+    np.testing.assert_array_equal(pairs, ref_pairs)
+    assert abs(dmin - ref_dmin) <= 4 * np.finfo(float).eps * ref_dmin
+    again, _ = contact_graph(X, min_distance=dmin)
+    np.testing.assert_array_equal(again, pairs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rattlers_from_contacts_equal_the_lp_decision(seed):
+    # random codes in S^2 and S^3 after a few separation steps have both rattlers and held points
+    X = random_code(40, 3 + seed % 2, seed=seed)
+    pairs, _ = contact_graph(X, 0.3)  # a loose tolerance: points with several contacts
+    assert rattlers_from_contacts(X, pairs).tolist() == lp_rattlers(X, pairs)
+
+
+def test_rattlers_of_structured_codes_match_the_lp():
+    for X in STRUCTURED:
+        pairs, _ = contact_graph(X)
+        assert rattlers_from_contacts(X, pairs).tolist() == lp_rattlers(X, pairs) == []
+
+
+def dense_A(X, pairs):
+    K, d = X.shape
+    A = np.zeros((K * d, len(pairs)))
+    for p, (i, j) in enumerate(pairs):
+        for a, b in ((i, j), (j, i)):
+            diff = X[a] - X[b]
+            A[a * d:(a + 1) * d, p] += diff - (diff @ X[a]) * X[a]
+    return A
+
+
+def test_matrix_free_operator_equals_the_dense_matrix():
+    X = random_code(30, 5, seed=4)
+    pairs, _ = contact_graph(X, 2.0)
+    op = _ContactOperator(X, pairs[:, 0].copy(), pairs[:, 1].copy())
+    A = dense_A(X, pairs)
+    rng = np.random.default_rng(0)
+    lam, r = rng.random(len(pairs)), rng.normal(size=X.size)
+    np.testing.assert_allclose(op.dot(lam), A @ lam, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(op.tdot(r), A.T @ r, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("X", [icosahedron(), construct_points("simplex", 4, 5)], ids=["icosahedron", "simplex"])
+def test_matrix_free_path_proves_balanced_codes_stationary(X):
+    pairs, _ = contact_graph(X)
+    nnls_res, _ = kkt_residual_from_contacts(X, pairs)
+    pg_res, forces = kkt_residual_from_contacts(X, pairs, max_nnls_contacts=0)
+    assert nnls_res < 1e-13 and pg_res < 1e-12
+    assert forces.shape == (len(pairs),) and math.isclose(forces.sum(), 1.0)
+
+
+def test_nnls_on_touched_rows_equals_the_full_matrix():
+    # a random code with a loose tolerance: contacts among some of the points only
+    X = random_code(25, 3, seed=7)
+    pairs, _ = contact_graph(X, 0.2)
+    assert np.unique(pairs).size < len(X)
+    res, lam = kkt_residual_from_contacts(X, pairs)
+    A = dense_A(X, pairs)
+    assert abs(res - np.linalg.norm(A @ lam)) <= 1e-14
+    # the minimum over the simplex: no vertex of the simplex (one contact alone) is better
+    assert res <= np.min(np.linalg.norm(A, axis=0)) + 1e-14
+
+
+@pytest.mark.parametrize("path", ["nnls", "matrix_free"])
+def test_kkt_memory_estimate_covers_the_measured_peak(path):
+    import tracemalloc
+
+    X = random_code(400, 6, seed=5) if path == "matrix_free" else random_code(100, 3, seed=5)
+    pairs, _ = contact_graph(X, 2.0 if path == "matrix_free" else 10.0)
+    assert len(pairs) > 50
+    cap = 0 if path == "matrix_free" else 10**6
+    kkt_residual_from_contacts(X[:10], contact_graph(X[:10])[0], max_nnls_contacts=cap)  # compile
+    tracemalloc.start()
+    kkt_residual_from_contacts(X, pairs, max_nnls_contacts=cap)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    est = kkt_memory_bytes(*X.shape, len(pairs), np.unique(pairs).size, max_nnls_contacts=cap)
+    assert peak <= est <= 10 * peak, (peak, est)

@@ -161,3 +161,55 @@ def test_assert_raises_on_disagreement(monkeypatch):
 
 def test_assert_passes_on_agreement():
     assert_one_vs_rest(random_code(6, 3, 14), atol=1e-9)
+
+
+# --- blocked solver (no K x K Gram) against the dense one -----------------------------------------------
+
+from spherecodes.validation.one_vs_rest import solver_agreement_atol  # noqa: E402
+
+
+@pytest.mark.parametrize("name,d,K", [("simplex", 7, 8), ("cross_polytope", 5, 10), ("orthoplex", 6, 9),
+                                      ("polygon", 2, 11), ("icosahedron", 3, 12), ("600-cell", 4, 120)])
+def test_blocked_distances_equal_the_dense_ones_on_structured_codes(name, d, K):
+    X = construct_points(name, d, K) @ random_rotation(d, seed=K).T
+    dense = one_vs_rest_distances(X, method="dense")
+    blocked = one_vs_rest_distances(X, method="blocked")
+    np.testing.assert_array_less(np.abs(blocked - dense), solver_agreement_atol(dense))
+    assert abs(one_vs_rest(X, method="blocked") - one_vs_rest(X, method="dense")) <= solver_agreement_atol(dense.min())
+
+
+@pytest.mark.parametrize("K,d,seed", [(40, 3, 0), (200, 6, 1), (150, 30, 2)])
+def test_blocked_distances_equal_the_dense_ones_on_random_codes(K, d, seed):
+    X = random_code(K, d, seed)
+    dense = one_vs_rest_distances(X, method="dense")
+    blocked = one_vs_rest_distances(X, method="blocked")
+    np.testing.assert_array_less(np.abs(blocked - dense), solver_agreement_atol(dense))
+    assert abs(one_vs_rest(X, method="blocked") - dense.min()) <= solver_agreement_atol(dense.min())
+
+
+def test_coincident_points_get_zero_in_the_blocked_solver():
+    X = random_code(30, 4, seed=3)
+    X[7] = X[2]
+    dist = one_vs_rest_distances(X, method="blocked")
+    assert dist[7] == 0.0 and dist[2] == 0.0
+    assert one_vs_rest(X, method="blocked") == 0.0
+
+
+def test_auto_uses_the_blocked_solver_above_the_threshold(monkeypatch):
+    X = random_code(60, 5, seed=4)
+    dense = one_vs_rest_distances(X, method="dense")
+    monkeypatch.setattr(ovr_mod, "DENSE_MAX_K", 10)
+
+    def no_gram(*args, **kwargs):
+        raise AssertionError("the dense kernel must not run above DENSE_MAX_K")
+
+    monkeypatch.setattr(ovr_mod, "_wolfe_many", no_gram)
+    np.testing.assert_array_less(np.abs(one_vs_rest_distances(X) - dense), solver_agreement_atol(dense))
+    assert abs(one_vs_rest(X) - dense.min()) <= solver_agreement_atol(dense.min())
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(InvalidParameterError, match="method"):
+        one_vs_rest_distances(random_code(5, 3), method="sparse")
+    with pytest.raises(InvalidParameterError, match="method"):
+        one_vs_rest(random_code(5, 3), method="gram")
