@@ -97,21 +97,28 @@ def certificate_memory_bytes(objective: str, d: int, K: int, params: Mapping[str
     sep = _separation_bytes(K, d)
     C = min(_CLOSE_PAIRS_CHUNK, K)
     checks = max(sep, 25 * C * K + 8 * 4 * K)  # a (C, K) Gram block, two float temporaries, a boolean mask
-    if objective in ("tammes", "softmax_code"):
+    from ..objectives import get_objective
+
+    obj = get_objective(objective)  # an unknown name lists the valid ones
+    condition = obj.first_order  # the objective's declaration decides which stages run (one schema)
+    if condition in ("contact_kkt", "contact_graph"):
         score = sep + _one_vs_rest_bytes(K, d)
         m = K * d // 2 if contacts is None else int(contacts)
         graph = neighbours_memory_bytes(K, d, pairs=m)
         degree = min(K - 1, 2 * m // K + 1)
         rattlers = 8 * (4 * m + 3 * degree * d)  # both ends of every pair, grouped; one point's directions
-        first = graph + max(rattlers, kkt_memory_bytes(K, d, m) if objective == "tammes" else 0)
-    elif objective == "riesz":
+        first = graph + max(rattlers, kkt_memory_bytes(K, d, m) if condition == "contact_kkt" else 0)
+    elif condition == "energy_gradient":
         score = sep + 8 * 4 * K
         first = 8 * 6 * K * d  # gradient, its tangent part and their temporaries
-    elif objective == "mgd":
+    elif condition == "logdet_gradient":
         score = 8 * (K * K * d + 3 * K * K)
         first = 8 * (K * K * d + 6 * K * K)
     else:
-        raise InvalidParameterError("objective", objective, "use one of riesz, tammes, softmax_code, mgd")
+        # an objective that declares no first-order condition (e.g. one a user registered): its score is
+        # bounded by one loss + gradient evaluation, which the objective estimates itself
+        score = sep + int(obj.memory_bytes(1, K, d, 8))
+        first = 0
     return {"checks": int(checks), "score": int(score), "first_order": int(first), "bounds": _BOUNDS_BYTES}
 
 

@@ -10,6 +10,7 @@ from _helpers import random_code, random_rotation
 
 from spherecodes.constructions import construct_points
 from spherecodes.errors import InvalidParameterError, SolverError
+from spherecodes.kernels import hull_distance as hull_mod
 from spherecodes.validation import one_vs_rest as ovr_mod
 from spherecodes.validation.one_vs_rest import (
     assert_one_vs_rest,
@@ -198,12 +199,13 @@ def test_coincident_points_get_zero_in_the_blocked_solver():
 def test_auto_uses_the_blocked_solver_above_the_threshold(monkeypatch):
     X = random_code(60, 5, seed=4)
     dense = one_vs_rest_distances(X, method="dense")
-    monkeypatch.setattr(ovr_mod, "DENSE_MAX_K", 10)
+    # the solvers live in kernels.hull_distance (validation.one_vs_rest re-exports them)
+    monkeypatch.setattr(hull_mod, "DENSE_MAX_K", 10)
 
     def no_gram(*args, **kwargs):
         raise AssertionError("the dense kernel must not run above DENSE_MAX_K")
 
-    monkeypatch.setattr(ovr_mod, "_wolfe_many", no_gram)
+    monkeypatch.setattr(hull_mod, "_wolfe_many", no_gram)
     np.testing.assert_array_less(np.abs(one_vs_rest_distances(X) - dense), solver_agreement_atol(dense))
     assert abs(one_vs_rest(X) - dense.min()) <= solver_agreement_atol(dense.min())
 
