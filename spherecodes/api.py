@@ -136,6 +136,11 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
                 log.info("generate %s: returning the stored code (%s)", key, stored_source)
                 return _with_source(stored, stored_source, t_call)
             log.info("generate %s: stored code found, searching anyway (%s given)", key, ", ".join(search_asked))
+    if certify:
+        # the certificate is the last stage: refuse before searching, not after it, when it cannot fit
+        from .validation.memory import check_certificate_memory
+
+        check_certificate_memory(obj.name, d, K, norm_params)
     t0 = time.perf_counter()
     if use_constructions:
         exact = _proven_optimal_construction(obj, d, K, norm_params)
