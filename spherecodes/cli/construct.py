@@ -28,7 +28,7 @@ def _fixed_size(name: str) -> tuple[int, int] | None:
 
 
 @click.command(name="construct")
-@click.argument("name", type=Choice(available_constructions()), required=False)
+@click.argument("name", type=Choice(available_constructions()), required=False, metavar="NAME")
 @click.option("--list", "list_", is_flag=True, is_eager=True, expose_value=False, callback=_list_constructions,
               help="List the constructions and the sizes they cover.")
 @click.option("-d", "d", type=int, help="Ambient dimension.")
