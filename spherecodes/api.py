@@ -120,7 +120,7 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
     norm_params = obj.normalise_params(**params)
     obj.validate_size(d, K, norm_params)
     key = make_key(obj.name, norm_params, d, K)
-    _check_search_options(search)
+    search.validate()  # before the catalog lookup: a bad option is an error on a hit too
     if search.resume and search.checkpoint is None:
         raise InvalidParameterError("resume", resume, "resume=True needs checkpoint=PATH, the file an earlier "
                                     "search saved")
@@ -136,11 +136,6 @@ def generate(objective: str, d: int, K: int, *, restarts: int | None = None, see
                 log.info("generate %s: returning the stored code (%s)", key, stored_source)
                 return _with_source(stored, stored_source, t_call)
             log.info("generate %s: stored code found, searching anyway (%s given)", key, ", ".join(search_asked))
-    if certify:
-        # the certificate is the last stage: refuse before searching, not after it, when it cannot fit
-        from .validation.memory import check_certificate_memory
-
-        check_certificate_memory(obj.name, d, K, norm_params)
     t0 = time.perf_counter()
     if use_constructions:
         exact = _proven_optimal_construction(obj, d, K, norm_params)
@@ -226,14 +221,6 @@ def _finish(code: Code, key: str, catalog: Any, certify: bool, certify_lp: bool,
 SOURCES = ("catalog:user", "catalog:builtin", "construction", "solved")
 #: options of :func:`generate` whose presence means "search", even when a catalog holds the code
 SEARCH_OPTIONS = ("seed", "restarts", "rounds", "time_budget", "device", "dtype", "checkpoint")
-
-
-def _check_search_options(search: SearchOptions) -> None:
-    """Raise :class:`InvalidParameterError` for a search option :func:`solve` would refuse, without searching."""
-    from .solvers.device import resolve_device, resolve_dtype
-
-    search.checked()
-    resolve_dtype(search.dtype, resolve_device(search.device))
 
 
 def _stored_source(stored: Code, key: str) -> str:

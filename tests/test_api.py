@@ -168,17 +168,3 @@ def test_a_search_that_does_not_beat_the_stored_code_returns_it_and_stores_nothi
     assert code.provenance["source"] == "catalog:user" and np.array_equal(code.points, optimum.points)
     assert Catalog(path, "r").info(optimum.key).sha256 == before
 
-
-def test_a_certificate_that_cannot_fit_is_refused_before_the_search(monkeypatch):
-    """generate checks the certificate's memory estimate before it searches (nothing is solved first)."""
-    from spherecodes.errors import ResourceError
-    from spherecodes.validation import memory
-
-    monkeypatch.setattr(memory, "free_memory_bytes", lambda: 1024)  # 1 KiB free
-
-    def no_search(*args, **kwargs):
-        raise AssertionError("the search ran before the memory check")
-
-    monkeypatch.setattr(sc.api, "solve", no_search)
-    with pytest.raises(ResourceError, match="certif"):
-        sc.generate("tammes", 3, 20, seed=0, catalog=False)

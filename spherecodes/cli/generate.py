@@ -77,12 +77,15 @@ def command(objective, d, K, extra, restarts, rounds, seed, device, dtype, time_
     """
     from ..api import generate
     from ..objectives import get_objective
+    from ..solvers.options import SearchOptions
     from ..solvers.solve import check_size
 
     params = collect_params(objective_params, extra)
     # validate before the progress bar appears, so that a bad request prints only its error
     check_size(d, K)
     get_objective(objective).normalise_params(**params)
+    SearchOptions(restarts=restarts, seed=seed, rounds=rounds, time_budget=time_budget, device=device,
+                  dtype=dtype).validate()
     if not no_catalog and not distributed:
         from ..catalog import default_catalogs
 

@@ -92,6 +92,18 @@ class SearchOptions:
         given = {k: v for k, v in keywords.items() if v is not None and not (k == "resume" and v is False)}
         return dataclasses.replace(base, **given) if given else base
 
+    def validate(self) -> None:
+        """Raise :class:`InvalidParameterError` for any option a search would refuse, without searching.
+
+        :meth:`checked` plus the device and dtype (``"tpu"``, ``"cuda:7"`` without that GPU, ...), so that
+        ``generate`` refuses bad options before it reads a catalog and the command line before it draws a
+        progress bar.
+        """
+        from .device import resolve_device, resolve_dtype
+
+        self.checked()
+        resolve_dtype(self.dtype, resolve_device(self.device))
+
     def checked(self) -> SearchOptions:
         """A copy with the integer and time settings validated and the defaults of :data:`DEFAULTS` filled in.
 
