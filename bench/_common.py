@@ -51,3 +51,15 @@ def print_table(rows: list[dict], floatfmt: str = ".6g") -> None:
 
 def median(values):
     return statistics.median(values) if values else float("nan")
+
+
+def vm_hwm_bytes() -> int:
+    """Peak resident set size of this process (VmHWM), bytes; 0 when /proc is not there."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0

@@ -34,18 +34,7 @@ import sys
 import time
 
 import numpy as np
-from _common import print_table, write_csv
-
-
-def vm_hwm_bytes() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+from _common import print_table, vm_hwm_bytes, write_csv
 
 
 def make_points(K: int, d: int, seed: int) -> np.ndarray:

@@ -45,21 +45,10 @@ import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, print_table, read_csv, write_csv
+from _common import RESULTS, print_table, read_csv, vm_hwm_bytes, write_csv
 
 DEFAULT_K = [100, 200, 500, 1000, 2000, 5000, 10000, 20000]
 
-
-def vm_hwm_bytes() -> int:
-    """Peak resident set size of this process (VmHWM), bytes; 0 when /proc is not there."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def _best_time(fn, repeats: int, warm: bool = True) -> float:

@@ -142,7 +142,8 @@ class TammesStrategy(Strategy):
     name = "tammes"
 
     def near_pair_mode(self, d: int, K: int) -> str | None:
-        return "tammes" if K >= NEAR_PAIR_MIN_K else None
+        # the prototype solver's mode has the strategy's name (tammes, softmax_code)
+        return self.name if K >= NEAR_PAIR_MIN_K else None
 
     def first_round_size(self, d: int, K: int, restarts: int) -> int:
         if d > HOP_MAX_D:
@@ -180,9 +181,6 @@ class SoftmaxCodeStrategy(TammesStrategy):
     """The Tammes search (without the low-dimensional extensions), then the lifted one-vs-rest SLP per restart."""
 
     name = "softmax_code"
-
-    def near_pair_mode(self, d: int, K: int) -> str | None:
-        return "softmax_code" if K >= NEAR_PAIR_MIN_K else None
 
     def first_round_size(self, d: int, K: int, restarts: int) -> int:
         return restarts
